@@ -1,0 +1,287 @@
+//! The `wasmdesk` command line for site owners: arguments (clap), then the
+//! library call, then human or `--json` output. Exit statuses: docs/cli.md.
+
+mod output;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::error::Error;
+use crate::site::Site;
+use crate::store::Capability;
+
+/// wasmdesk: an on-premises helpdesk core with sandboxed WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "wasmdesk", version, about, long_about = None)]
+pub struct Cli {
+    /// The site folder (holds site.db, plugins/, logs/).
+    #[arg(long, global = true, env = "WASMDESK_SITE", default_value = ".")]
+    pub site: PathBuf,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a site in the --site folder (safe to run again).
+    Init,
+    /// Review, enable, disable and remove plugins; grant capabilities.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Run a plugin command: wasmdesk call tickets.create '{"email": ...}'.
+    Call(CallArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List every plugin with its status (pending, enabled, disabled, rejected, missing).
+    List,
+    /// Show a plugin's manifest, the capabilities it asks for and its grants.
+    Inspect { name: String },
+    /// Approve a plugin: show what it asks for, then grant exactly that and enable it.
+    Enable {
+        name: String,
+        /// Approve without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Stop running a plugin; its grants and data stay.
+    Disable { name: String },
+    /// Delete a plugin's file, approval and grants (its tables stay unless --purge-data).
+    Remove {
+        name: String,
+        /// Also drop every table in the plugin's namespace.
+        #[arg(long)]
+        purge_data: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Grant capabilities outside the plugin's namespace: read:TABLE or write:TABLE.
+    Grant {
+        name: String,
+        #[arg(required = true, value_name = "CAPABILITY")]
+        capabilities: Vec<String>,
+    },
+    /// Take capabilities back (revoking write leaves read).
+    Revoke {
+        name: String,
+        #[arg(required = true, value_name = "CAPABILITY")]
+        capabilities: Vec<String>,
+    },
+    /// Show or set a plugin's limits (memory cap, deadline per call).
+    Limits(LimitsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LimitsArgs {
+    pub name: String,
+    /// Memory cap per call, in MiB (default 64).
+    #[arg(long)]
+    pub memory_mib: Option<u32>,
+    /// Deadline per call, in milliseconds (default 5000).
+    #[arg(long)]
+    pub deadline_ms: Option<u32>,
+    /// Go back to the defaults.
+    #[arg(long, conflicts_with_all = ["memory_mib", "deadline_ms"])]
+    pub reset: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// PLUGIN.COMMAND, such as tickets.create.
+    pub op: String,
+    /// The command's arguments as a JSON document.
+    #[arg(default_value = "{}")]
+    pub args: String,
+}
+
+/// Parse the arguments, run, print, and return the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error, json);
+            ExitCode::from(error.code().exit_code())
+        }
+    }
+}
+
+/// Print an error once: one line on stderr, or a JSON object with --json.
+pub fn report(error: &Error, json: bool) {
+    let code = error.code();
+    if json {
+        let body =
+            json!({"ok": false, "error": {"code": code.as_str(), "message": error.to_string()}});
+        eprintln!("{body}");
+    } else {
+        eprintln!("wasmdesk: error[{}]: {error}", code.as_str());
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let json = cli.json;
+    match cli.command {
+        Command::Init => {
+            let site = Site::init(&cli.site)?;
+            let root = site.paths().root.display().to_string();
+            output::print(json, json!({"ok": true, "site": root}), || {
+                format!(
+                    "site ready in {root}\ncopy plugins (NAME.wasm) into {}, then run: wasmdesk plugin list",
+                    site.paths().plugins.display()
+                )
+            });
+        }
+        Command::Plugin(command) => {
+            let mut site = Site::open(&cli.site)?;
+            run_plugin(&mut site, command, json)?;
+        }
+        Command::Call(args) => {
+            let (plugin, command) = args.op.split_once('.').ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "{:?} is not of the form PLUGIN.COMMAND (e.g. tickets.create)",
+                    args.op
+                ))
+            })?;
+            let mut site = Site::open(&cli.site)?;
+            let result = site.call(plugin, command, &args.args)?;
+            let pretty = serde_json::to_string_pretty(&result).expect("a JSON value serializes");
+            output::print(json, result, || pretty);
+        }
+    }
+    Ok(())
+}
+
+fn run_plugin(site: &mut Site, command: PluginCommand, json: bool) -> Result<(), Error> {
+    match command {
+        PluginCommand::List => {
+            let plugins = site.plugins()?;
+            output::print(json, json!({"plugins": plugins}), || {
+                output::plugin_table(&plugins)
+            });
+        }
+        PluginCommand::Inspect { name } => {
+            let entry = site.inspect(&name)?;
+            output::print(json, json!(entry), || output::plugin_details(&entry));
+        }
+        PluginCommand::Enable { name, yes } => {
+            let entry = site.inspect(&name)?;
+            if !yes {
+                if json || !std::io::stdin().is_terminal() {
+                    return Err(Error::BadRequest(format!(
+                        "enabling \"{name}\" needs your approval: run it in a terminal, or pass --yes \
+                         after reviewing: wasmdesk plugin inspect {name}"
+                    )));
+                }
+                eprintln!("{}", output::plugin_details(&entry));
+                if !confirm(&format!("Enable {name} and grant what it asks for?"))? {
+                    return Err(Error::Conflict(format!(
+                        "not enabled: you did not approve \"{name}\""
+                    )));
+                }
+            }
+            let report = site.enable(&name, entry.sha256.as_deref())?;
+            output::print(json, json!(report), || output::enable_report(&report));
+        }
+        PluginCommand::Disable { name } => {
+            site.disable(&name)?;
+            output::print(json, json!({"id": name, "status": "disabled"}), || {
+                format!("{name} disabled")
+            });
+        }
+        PluginCommand::Remove {
+            name,
+            purge_data,
+            yes,
+        } => {
+            if !yes {
+                if json || !std::io::stdin().is_terminal() {
+                    return Err(Error::BadRequest(format!(
+                        "removing \"{name}\" needs confirmation: run it in a terminal, or pass --yes"
+                    )));
+                }
+                let what = if purge_data {
+                    "its file, grants and ALL ITS DATA"
+                } else {
+                    "its file and grants"
+                };
+                if !confirm(&format!("Remove {name} ({what})?"))? {
+                    return Err(Error::Conflict(format!(
+                        "not removed: you did not confirm removing \"{name}\""
+                    )));
+                }
+            }
+            let report = site.remove(&name, purge_data)?;
+            output::print(json, json!(report), || output::remove_report(&report));
+        }
+        PluginCommand::Grant { name, capabilities } => {
+            let caps = parse_capabilities(&capabilities)?;
+            site.grant(&name, &caps)?;
+            let grants = site.grants(&name)?;
+            output::print(json, json!({"id": name, "grants": grants}), || {
+                output::grants_line(&name, &grants)
+            });
+        }
+        PluginCommand::Revoke { name, capabilities } => {
+            let caps = parse_capabilities(&capabilities)?;
+            site.revoke(&name, &caps)?;
+            let grants = site.grants(&name)?;
+            output::print(json, json!({"id": name, "grants": grants}), || {
+                output::grants_line(&name, &grants)
+            });
+        }
+        PluginCommand::Limits(args) => {
+            let (memory, deadline) = if args.reset {
+                (Some(None), Some(None))
+            } else {
+                (args.memory_mib.map(Some), args.deadline_ms.map(Some))
+            };
+            let limits = site.set_limits(&args.name, memory, deadline)?;
+            output::print(json, json!({"id": args.name, "limits": limits}), || {
+                format!(
+                    "{}: memory {} MiB, deadline {} ms per call",
+                    args.name, limits.memory_mib, limits.deadline_ms
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+fn parse_capabilities(args: &[String]) -> Result<Vec<Capability>, Error> {
+    let mut caps = Vec::new();
+    let mut problems = Vec::new();
+    for arg in args {
+        match arg.parse::<Capability>() {
+            Ok(cap) => caps.push(cap),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(caps)
+    } else {
+        Err(Error::BadRequest(problems.join("; ")))
+    }
+}
+
+fn confirm(question: &str) -> Result<bool, Error> {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("cannot read your answer", e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}

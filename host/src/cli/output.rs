@@ -1,0 +1,172 @@
+//! Human-readable renderings of command results (the JSON form is serde's).
+
+use crate::registry::PluginEntry;
+use crate::registry::manifest::DataPolicy;
+use crate::site::{EnableReport, RemoveReport};
+use crate::store::Capability;
+
+/// Print `value` as JSON, or the text `human` makes.
+pub fn print(json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{}", human());
+    }
+}
+
+pub fn plugin_table(plugins: &[PluginEntry]) -> String {
+    if plugins.is_empty() {
+        return "no plugins: copy NAME.wasm files into the site's plugins/ folder".to_string();
+    }
+    let mut out = format!(
+        "{:<20} {:<9} {:<9} {}\n",
+        "PLUGIN", "STATUS", "VERSION", "NOTE"
+    );
+    for p in plugins {
+        let version = p
+            .manifest
+            .as_ref()
+            .map(|m| m.version.as_str())
+            .unwrap_or("-");
+        let note = match (&p.note, &p.manifest) {
+            (Some(note), _) => note.clone(),
+            (None, Some(m)) => m.description.clone(),
+            (None, None) => String::new(),
+        };
+        out.push_str(&format!(
+            "{:<20} {:<9} {:<9} {}\n",
+            p.id,
+            p.status.as_str(),
+            version,
+            note
+        ));
+    }
+    out.trim_end().to_string()
+}
+
+pub fn plugin_details(p: &PluginEntry) -> String {
+    let mut out = format!("plugin {} ({})\n", p.id, p.status.as_str());
+    if let Some(note) = &p.note {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    if let Some(file) = &p.file {
+        out.push_str(&format!("  file: {}\n", file.display()));
+    }
+    if let Some(sha) = &p.sha256 {
+        out.push_str(&format!("  sha256: {sha}\n"));
+    }
+    if !p.exports.is_empty() {
+        out.push_str(&format!("  exports: {}\n", p.exports.join(", ")));
+    }
+    if let Some(m) = &p.manifest {
+        out.push_str(&format!(
+            "  version: {}\n  description: {}\n",
+            m.version, m.description
+        ));
+        out.push_str(&format!(
+            "  own tables: {}*\n",
+            crate::store::namespace::Namespace::of(&m.id).prefix()
+        ));
+        if m.capabilities.is_empty() {
+            out.push_str("  asks for: nothing outside its own tables\n");
+        } else {
+            out.push_str("  asks for:\n");
+            for c in &m.capabilities {
+                out.push_str(&format!("    {}  ({})\n", c.capability(), c.reason));
+            }
+        }
+        if !m.commands.is_empty() {
+            out.push_str("  commands:\n");
+            for c in &m.commands {
+                out.push_str(&format!("    {}.{}  {}\n", m.id, c.name, c.description));
+            }
+        }
+        if !m.actions.is_empty() {
+            out.push_str(&format!("  actions: {}\n", m.actions.join(", ")));
+        }
+        for f in &m.filters {
+            out.push_str(&format!("  filter: {} (priority {})\n", f.name, f.priority));
+        }
+        match &m.processing {
+            None => out.push_str("  personal data: none declared\n"),
+            Some(p) => {
+                out.push_str(&format!("  purpose: {}\n", p.purpose));
+                out.push_str(&format!(
+                    "  data categories: {}\n",
+                    p.data_categories.join(", ")
+                ));
+                out.push_str(&format!("  retention: {}\n", p.retention));
+                for f in &p.personal_data {
+                    let policy = match &f.policy {
+                        DataPolicy::Delete => "deleted on erasure".to_string(),
+                        DataPolicy::Anonymise => "anonymised on erasure".to_string(),
+                        DataPolicy::Retain { reason, days } => {
+                            format!("retained {days} days: {reason}")
+                        }
+                    };
+                    out.push_str(&format!(
+                        "    {}.{} ({}): {policy}\n",
+                        f.table, f.column, f.category
+                    ));
+                }
+            }
+        }
+    }
+    out.push_str(&format!("  granted: {}\n", caps(&p.grants)));
+    out.push_str(&format!(
+        "  limits: memory {} MiB, deadline {} ms per call",
+        p.limits.memory_mib, p.limits.deadline_ms
+    ));
+    out
+}
+
+pub fn enable_report(r: &EnableReport) -> String {
+    if r.already_enabled {
+        return format!("{} {} is already enabled", r.id, r.version);
+    }
+    let mut out = format!(
+        "{} {} enabled; granted: {}",
+        r.id,
+        r.version,
+        caps(&r.granted)
+    );
+    if !r.revoked.is_empty() {
+        out.push_str(&format!(
+            "\nrevoked (no longer asked for): {}",
+            caps(&r.revoked)
+        ));
+    }
+    out
+}
+
+pub fn remove_report(r: &RemoveReport) -> String {
+    let mut out = format!("{} removed", r.id);
+    if !r.dropped_tables.is_empty() {
+        out.push_str(&format!(
+            "; dropped tables: {}",
+            r.dropped_tables.join(", ")
+        ));
+    }
+    if !r.kept_tables.is_empty() {
+        out.push_str(&format!(
+            "\nits tables are still in site.db: {} (drop them with --purge-data)",
+            r.kept_tables.join(", ")
+        ));
+    }
+    out
+}
+
+pub fn grants_line(id: &str, grants: &[Capability]) -> String {
+    format!("{id} is granted: {}", caps(grants))
+}
+
+fn caps(caps: &[Capability]) -> String {
+    if caps.is_empty() {
+        "nothing".to_string()
+    } else {
+        caps.iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

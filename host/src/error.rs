@@ -1,0 +1,104 @@
+//! The crate's error type and the one place where error kinds map onto
+//! stable codes: bridge/JSON codes and CLI exit statuses.
+
+use std::path::PathBuf;
+
+use crate::runtime::{CallError, FailureKind};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no wasmdesk site at {}: create one with: wasmdesk --site {} init", .0.display(), .0.display())]
+    NoSite(PathBuf),
+    #[error("no plugin \"{id}\" in this site: copy {id}.wasm into {}, then run: wasmdesk plugin list", dir.display())]
+    UnknownPlugin { id: String, dir: PathBuf },
+    #[error("{0}")]
+    UnknownOp(String),
+    #[error("plugin \"{id}\" is rejected: {reason}")]
+    Rejected { id: String, reason: String },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::NoSite(_) | Error::UnknownPlugin { .. } => ErrorCode::NotFound,
+            Error::UnknownOp(_) => ErrorCode::UnknownOp,
+            Error::Rejected { .. } | Error::Conflict(_) => ErrorCode::Conflict,
+            Error::BadRequest(_) => ErrorCode::BadRequest,
+            Error::Call(call) => match call {
+                CallError::Denied { .. } => ErrorCode::CapabilityDenied,
+                CallError::Deadline { .. } => ErrorCode::DeadlineExceeded,
+                CallError::Memory { .. } | CallError::Trap { .. } => ErrorCode::PluginFault,
+                CallError::Failed { kind, .. } => match kind {
+                    FailureKind::BadRequest => ErrorCode::BadRequest,
+                    FailureKind::NotFound => ErrorCode::NotFound,
+                    FailureKind::Conflict => ErrorCode::Conflict,
+                    FailureKind::Fault => ErrorCode::PluginFault,
+                },
+            },
+            Error::Store(_) | Error::Io { .. } => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Stable, documented error codes (docs/cli.md). Never renumber or rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    UnknownOp,
+    CapabilityDenied,
+    PluginFault,
+    DeadlineExceeded,
+    NotFound,
+    Conflict,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::UnknownOp => "unknown_op",
+            ErrorCode::CapabilityDenied => "capability_denied",
+            ErrorCode::PluginFault => "plugin_fault",
+            ErrorCode::DeadlineExceeded => "deadline_exceeded",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The CLI's exit status for this kind of failure.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorCode::Internal => 1,
+            ErrorCode::BadRequest => 2,
+            ErrorCode::NotFound => 3,
+            ErrorCode::UnknownOp => 4,
+            ErrorCode::CapabilityDenied => 5,
+            ErrorCode::PluginFault => 6,
+            ErrorCode::DeadlineExceeded => 7,
+            ErrorCode::Conflict => 8,
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! A plugin's manifest as the host keeps it (JSON in the database, shown by
+//! `plugin inspect`), converted from the WIT record and validated: every
+//! problem is reported at once, in words the site owner can act on.
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::bindings::manifest as wit;
+use crate::runtime::plugin::Exports;
+use crate::store::grants::{AccessName, Capability};
+use crate::store::namespace::Namespace;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub version: String,
+    pub description: String,
+    pub capabilities: Vec<RequestedCapability>,
+    pub commands: Vec<CommandInfo>,
+    pub actions: Vec<String>,
+    pub filters: Vec<FilterInfo>,
+    pub processing: Option<Processing>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestedCapability {
+    pub table: String,
+    pub access: AccessName,
+    pub reason: String,
+}
+
+impl RequestedCapability {
+    pub fn capability(&self) -> Capability {
+        Capability {
+            table: self.table.clone(),
+            access: self.access,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandInfo {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterInfo {
+    pub name: String,
+    pub priority: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Processing {
+    pub purpose: String,
+    pub data_categories: Vec<String>,
+    pub data_subjects: Vec<String>,
+    pub retention: String,
+    pub personal_data: Vec<PersonalField>,
+    pub retention_rules: Vec<RetentionRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonalField {
+    pub table: String,
+    pub column: String,
+    pub category: String,
+    pub policy: DataPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum DataPolicy {
+    Delete,
+    Anonymise,
+    Retain { reason: String, days: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetentionRule {
+    pub name: String,
+    pub description: String,
+    pub days: u32,
+}
+
+impl From<wit::PluginManifest> for Manifest {
+    fn from(m: wit::PluginManifest) -> Manifest {
+        Manifest {
+            id: m.id,
+            version: m.version,
+            description: m.description,
+            capabilities: m
+                .capabilities
+                .into_iter()
+                .map(|c| RequestedCapability {
+                    table: c.table,
+                    access: match c.access {
+                        crate::runtime::bindings::types::Access::Read => AccessName::Read,
+                        crate::runtime::bindings::types::Access::Write => AccessName::Write,
+                    },
+                    reason: c.reason,
+                })
+                .collect(),
+            commands: m
+                .commands
+                .into_iter()
+                .map(|c| CommandInfo {
+                    name: c.name,
+                    description: c.description,
+                })
+                .collect(),
+            actions: m.actions,
+            filters: m
+                .filters
+                .into_iter()
+                .map(|f| FilterInfo {
+                    name: f.name,
+                    priority: f.priority,
+                })
+                .collect(),
+            processing: m.processing.map(|p| Processing {
+                purpose: p.purpose,
+                data_categories: p.data_categories,
+                data_subjects: p.data_subjects,
+                retention: p.retention,
+                personal_data: p
+                    .personal_data
+                    .into_iter()
+                    .map(|f| PersonalField {
+                        table: f.table,
+                        column: f.column,
+                        category: f.category,
+                        policy: match f.policy {
+                            wit::DataPolicy::Delete => DataPolicy::Delete,
+                            wit::DataPolicy::Anonymise => DataPolicy::Anonymise,
+                            wit::DataPolicy::Retain(d) => DataPolicy::Retain {
+                                reason: d.reason,
+                                days: d.days,
+                            },
+                        },
+                    })
+                    .collect(),
+                retention_rules: p
+                    .retention_rules
+                    .into_iter()
+                    .map(|r| RetentionRule {
+                        name: r.name,
+                        description: r.description,
+                        days: r.days,
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// Ids no plugin may take.
+const RESERVED_IDS: &[&str] = &["wasmdesk", "host", "site", "plugin", "sqlite"];
+
+/// Whether `id` is a valid plugin id: lower-case letters, digits and single
+/// dashes, starting with a letter, at most 40 characters.
+pub fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    id.len() <= 40
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.ends_with('-')
+        && !id.contains("--")
+}
+
+fn valid_name(name: &str) -> bool {
+    valid_id(name) || name.split('.').all(valid_id) && !name.is_empty()
+}
+
+impl Manifest {
+    /// Every problem that stops this manifest from being enabled, given the
+    /// file it came from and the interfaces the component exports.
+    pub fn problems(&self, file_id: &str, exports: &Exports) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !valid_id(&self.id) {
+            problems.push(format!(
+                "id {:?} is not valid: use lower-case letters, digits and single dashes, starting with a letter",
+                self.id
+            ));
+        } else if RESERVED_IDS.contains(&self.id.as_str()) || self.id.starts_with("sqlite") {
+            problems.push(format!("id {:?} is reserved for the host", self.id));
+        }
+        if self.id != file_id {
+            problems.push(format!(
+                "the file is named {file_id}.wasm but the plugin's id is {:?}: rename the file to {}.wasm",
+                self.id, self.id
+            ));
+        }
+        if self.version.split('.').count() != 3
+            || self.version.split('.').any(|p| p.parse::<u64>().is_err())
+        {
+            problems.push(format!(
+                "version {:?} is not of the form MAJOR.MINOR.PATCH",
+                self.version
+            ));
+        }
+        for cap in &self.capabilities {
+            let capability = cap.capability();
+            if let Err(e) = capability.to_string().parse::<Capability>() {
+                problems.push(e);
+            } else if let Some(refusal) = capability.refusal(&self.id) {
+                problems.push(format!("asks for {refusal}"));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for command in &self.commands {
+            if !valid_id(&command.name) {
+                problems.push(format!(
+                    "command name {:?} is not valid: use lower-case letters, digits and dashes",
+                    command.name
+                ));
+            }
+            if !seen.insert(&command.name) {
+                problems.push(format!("command {:?} is listed twice", command.name));
+            }
+        }
+        if !self.commands.is_empty() && exports.commands.is_none() {
+            problems.push("lists commands but does not export wasmdesk:plugin/commands".into());
+        }
+        for name in self
+            .actions
+            .iter()
+            .chain(self.filters.iter().map(|f| &f.name))
+        {
+            if !valid_name(name) {
+                problems.push(format!(
+                    "hook name {name:?} is not valid (e.g. ticket.created)"
+                ));
+            }
+        }
+        if (!self.actions.is_empty() || !self.filters.is_empty()) && exports.hooks.is_none() {
+            problems.push(
+                "handles actions or filters but does not export wasmdesk:plugin/hooks".into(),
+            );
+        }
+        if let Some(processing) = &self.processing {
+            let ns = Namespace::of(&self.id);
+            for field in &processing.personal_data {
+                if !ns.owns(&field.table) {
+                    problems.push(format!(
+                        "declares personal data in {}.{}, outside its namespace ({}*)",
+                        field.table,
+                        field.column,
+                        ns.prefix()
+                    ));
+                }
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_lower_case_words_joined_by_single_dashes() {
+        for good in ["tickets", "crm-sync", "a1", "x-2-y"] {
+            assert!(valid_id(good), "{good}");
+        }
+        for bad in [
+            "",
+            "Tickets",
+            "1x",
+            "crm_sync",
+            "a--b",
+            "a-",
+            "-a",
+            "a.b",
+            &"x".repeat(41),
+        ] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Rust types and traits generated from `wit/` (package wasmdesk:plugin@0.1.0).
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "wasmdesk:plugin/plugin",
+});
+
+pub use self::wasmdesk::plugin::{clock, log, store, types};
+pub use exports::wasmdesk::plugin::{commands, hooks, lifecycle, manifest, privacy};

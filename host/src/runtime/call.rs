@@ -1,0 +1,181 @@
+//! One plugin call: a fresh `Store` with the plugin's limits, instantiate,
+//! run one export, and turn whatever went wrong into a [`CallError`].
+
+use std::time::Instant;
+
+use wasmtime::component::Instance;
+use wasmtime::{Store, Trap};
+
+use super::Runtime;
+use super::limits::Limits;
+use super::plugin::LoadedPlugin;
+use super::state::HostState;
+use crate::store::{Denial, PluginDb};
+
+/// Who is called, for what, under which limits.
+pub struct Call<'a> {
+    pub plugin: &'a str,
+    /// For messages and the log: `command create`, `manifest`, `setup`, ...
+    pub operation: &'a str,
+    pub limits: Limits,
+    /// When the call must be over; the store's SQL shares it.
+    pub deadline: Instant,
+}
+
+/// How a plugin call failed, in words that name the plugin, the operation
+/// and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("{denial}; the call was rolled back")]
+    Denied { denial: Denial },
+    #[error(
+        "plugin \"{plugin}\" ran past its deadline of {ms} ms in {operation} and was stopped; \
+         if it needs longer, raise it with: wasmdesk plugin limits {plugin} --deadline-ms N"
+    )]
+    Deadline {
+        plugin: String,
+        operation: String,
+        ms: u32,
+    },
+    #[error(
+        "plugin \"{plugin}\" exceeded its memory cap of {mib} MiB in {operation} and was stopped; \
+         if it needs more, raise it with: wasmdesk plugin limits {plugin} --memory-mib N"
+    )]
+    Memory {
+        plugin: String,
+        operation: String,
+        mib: u32,
+    },
+    #[error("plugin \"{plugin}\" crashed in {operation}: {message}")]
+    Trap {
+        plugin: String,
+        operation: String,
+        message: String,
+        backtrace: String,
+    },
+    #[error("plugin \"{plugin}\" {operation}: {message}")]
+    Failed {
+        plugin: String,
+        operation: String,
+        kind: FailureKind,
+        message: String,
+    },
+}
+
+/// What a plugin said went wrong, mapped onto the host's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    BadRequest,
+    NotFound,
+    Conflict,
+    /// The plugin failed on its own account, or broke the contract.
+    Fault,
+}
+
+impl CallError {
+    pub fn failed(call: &Call<'_>, kind: FailureKind, message: impl Into<String>) -> CallError {
+        CallError::Failed {
+            plugin: call.plugin.to_string(),
+            operation: call.operation.to_string(),
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl Runtime {
+    /// Instantiate `plugin` in a fresh store and run `f` on the instance.
+    /// Returns what `f` returned and the store's state (with the database
+    /// connection, if one was given, and the call's log).
+    pub fn invoke<R>(
+        &self,
+        plugin: &LoadedPlugin,
+        call: &Call<'_>,
+        db: Option<PluginDb>,
+        f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>,
+    ) -> (Result<R, CallError>, HostState) {
+        let mut store = Store::new(
+            &self.engine,
+            HostState::new(call.plugin, db, call.limits.memory_bytes()),
+        );
+        store.limiter(|state| &mut state.limiter);
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        store.set_epoch_deadline(crate::engine::deadline_ticks(remaining));
+        store.epoch_deadline_trap();
+        let result = plugin
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| f(&mut store, &instance));
+        let mut state = store.into_data();
+        state.collect_stdio();
+        let result = result.map_err(|error| classify(call, error, &state));
+        (result, state)
+    }
+}
+
+/// After a call returned normally: a denial or a passed deadline still
+/// fails it, whatever the plugin made of the store's error.
+pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
+    let db = state.db.as_ref()?;
+    if let Some(denial) = db.denial() {
+        return Some(CallError::Denied {
+            denial: denial.clone(),
+        });
+    }
+    if db.deadline_hit() {
+        return Some(deadline(call));
+    }
+    None
+}
+
+fn deadline(call: &Call<'_>) -> CallError {
+    CallError::Deadline {
+        plugin: call.plugin.to_string(),
+        operation: call.operation.to_string(),
+        ms: call.limits.deadline_ms,
+    }
+}
+
+fn classify(call: &Call<'_>, error: wasmtime::Error, state: &HostState) -> CallError {
+    if state.limiter.refused.is_some() {
+        return CallError::Memory {
+            plugin: call.plugin.to_string(),
+            operation: call.operation.to_string(),
+            mib: call.limits.memory_mib,
+        };
+    }
+    let trap = error.downcast_ref::<Trap>().copied();
+    if trap == Some(Trap::Interrupt) || state.db.as_ref().is_some_and(PluginDb::deadline_hit) {
+        return deadline(call);
+    }
+    if let Some(denial) = state.db.as_ref().and_then(PluginDb::denial) {
+        return CallError::Denied {
+            denial: denial.clone(),
+        };
+    }
+    let backtrace = error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|bt| bt.to_string())
+        .unwrap_or_default();
+    let mut message = match trap {
+        Some(trap) => trap.to_string(),
+        None => format!("{:#}", error.root_cause()),
+    };
+    // A Rust plugin prints "thread ... panicked at FILE:LINE:" and then the
+    // panic message to stderr just before it traps.
+    let tail = state.log.tail(8);
+    if let Some(at) = tail.iter().rposition(|l| l.contains("panicked at")) {
+        let clean = |l: &str| l.trim_start_matches("stderr: ").to_string();
+        let mut panic = clean(&tail[at]);
+        if let Some(next) = tail.get(at + 1) {
+            panic = format!("{} {}", panic, clean(next));
+        }
+        message = format!("{message}: {panic}");
+    }
+    CallError::Trap {
+        plugin: call.plugin.to_string(),
+        operation: call.operation.to_string(),
+        message,
+        backtrace,
+    }
+}

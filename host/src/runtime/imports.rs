@@ -1,0 +1,45 @@
+//! The host side of the WIT imports a plugin gets: store, log and clock.
+
+use super::bindings::log::Level;
+use super::bindings::store::{QueryResult, Statement};
+use super::bindings::types::{StoreError, Value};
+use super::bindings::{clock, log, store, types};
+use super::state::HostState;
+
+impl types::Host for HostState {}
+
+impl store::Host for HostState {
+    fn execute(&mut self, sql: String, params: Vec<Value>) -> Result<QueryResult, StoreError> {
+        match &mut self.db {
+            Some(db) => db.execute(&sql, &params),
+            None => Err(StoreError::Sql(
+                "the store is not open here: the host reads the manifest without a database".into(),
+            )),
+        }
+    }
+
+    fn batch(&mut self, statements: Vec<Statement>) -> Result<Vec<QueryResult>, StoreError> {
+        statements
+            .into_iter()
+            .map(|s| self.execute(s.sql, s.params))
+            .collect()
+    }
+}
+
+impl log::Host for HostState {
+    fn write(&mut self, level: Level, message: String) {
+        let level = match level {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        self.log.push(level, &message);
+    }
+}
+
+impl clock::Host for HostState {
+    fn now_ms(&mut self) -> i64 {
+        crate::now_ms()
+    }
+}

@@ -1,0 +1,72 @@
+//! Everything one plugin call owns (the wasmtime `Store` data): the plugin's
+//! identity, its database connection, its limits, its log, and a WASI
+//! context that grants nothing.
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::limits::MemoryLimiter;
+use super::log::CallLog;
+use crate::store::PluginDb;
+
+/// Most bytes a plugin may print to stdout or stderr in one call.
+const STDIO_CAP: usize = 256 * 1024;
+
+pub struct HostState {
+    pub plugin: String,
+    /// The plugin's connection, present during calls that may use the store.
+    pub db: Option<PluginDb>,
+    pub limiter: MemoryLimiter,
+    pub log: CallLog,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl HostState {
+    pub fn new(plugin: &str, db: Option<PluginDb>, memory_bytes: usize) -> HostState {
+        let stdout = MemoryOutputPipe::new(STDIO_CAP);
+        let stderr = MemoryOutputPipe::new(STDIO_CAP);
+        // Nothing is inherited or preopened: no files, no environment, no
+        // arguments, no network (the default socket check refuses every
+        // address, and name lookup is off).
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
+        HostState {
+            plugin: plugin.to_string(),
+            db,
+            limiter: MemoryLimiter::new(memory_bytes),
+            log: CallLog::default(),
+            stdout,
+            stderr,
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+
+    /// Move what the plugin printed into its log.
+    pub fn collect_stdio(&mut self) {
+        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let bytes = pipe.contents();
+            for line in String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| !l.is_empty())
+            {
+                self.log.push_stream(stream, line);
+            }
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

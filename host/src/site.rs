@@ -1,0 +1,748 @@
+//! A site: a folder with `site.db`, `plugins/`, `cache/` and `logs/`. The
+//! one entry point for callers (CLI, bridge): lifecycle and plugin calls.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Instant, SystemTime};
+
+use rusqlite::Connection;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::Store;
+use wasmtime::component::Instance;
+
+use crate::error::Error;
+use crate::registry::{self, Manifest, PluginEntry, Status, records};
+use crate::runtime::bindings::commands::CommandError;
+use crate::runtime::bindings::types::StoreError as WitStoreError;
+use crate::runtime::call::{self, Call, CallError, FailureKind};
+use crate::runtime::{HostState, Limits, LoadError, LoadedPlugin, Runtime};
+use crate::store::namespace::Namespace;
+use crate::store::{Capability, PluginDb, db, grants, schema};
+
+/// The paths of a site's parts.
+#[derive(Debug, Clone)]
+pub struct SitePaths {
+    pub root: PathBuf,
+    pub db: PathBuf,
+    pub plugins: PathBuf,
+    pub cache: PathBuf,
+    pub logs: PathBuf,
+}
+
+impl SitePaths {
+    pub fn new(root: &Path) -> SitePaths {
+        SitePaths {
+            root: root.to_path_buf(),
+            db: root.join("site.db"),
+            plugins: root.join("plugins"),
+            cache: root.join("cache").join("components"),
+            logs: root.join("logs"),
+        }
+    }
+}
+
+/// A loaded plugin and the file state it was loaded from.
+struct Loaded {
+    stamp: (u64, Option<SystemTime>),
+    result: Result<Rc<LoadedPlugin>, Rc<LoadError>>,
+    sha256: String,
+}
+
+pub struct Site {
+    paths: SitePaths,
+    db: Connection,
+    runtime: Runtime,
+    loaded: HashMap<String, Loaded>,
+    plugin_dbs: HashMap<String, PluginDb>,
+}
+
+/// What `enable` did.
+#[derive(Debug, Serialize)]
+pub struct EnableReport {
+    pub id: String,
+    pub version: String,
+    pub already_enabled: bool,
+    pub granted: Vec<Capability>,
+    /// Grants the plugin held that its manifest no longer asks for.
+    pub revoked: Vec<Capability>,
+}
+
+/// What `remove` did.
+#[derive(Debug, Serialize)]
+pub struct RemoveReport {
+    pub id: String,
+    pub file_deleted: bool,
+    /// Tables dropped with `--purge-data`.
+    pub dropped_tables: Vec<String>,
+    /// Tables left in place (without `--purge-data`).
+    pub kept_tables: Vec<String>,
+}
+
+impl Site {
+    /// Create a site in `root` (or bring an existing one up to date).
+    pub fn init(root: &Path) -> Result<Site, Error> {
+        let paths = SitePaths::new(root);
+        for dir in [&paths.root, &paths.plugins, &paths.cache, &paths.logs] {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        }
+        Site::open_paths(paths)
+    }
+
+    /// Open the site in `root`.
+    pub fn open(root: &Path) -> Result<Site, Error> {
+        let paths = SitePaths::new(root);
+        if !paths.db.is_file() {
+            return Err(Error::NoSite(root.to_path_buf()));
+        }
+        Site::open_paths(paths)
+    }
+
+    fn open_paths(paths: SitePaths) -> Result<Site, Error> {
+        let mut conn = db::open_connection(&paths.db)?;
+        schema::migrate(&mut conn)?;
+        let runtime = Runtime::new(paths.cache.clone());
+        Ok(Site {
+            paths,
+            db: conn,
+            runtime,
+            loaded: HashMap::new(),
+            plugin_dbs: HashMap::new(),
+        })
+    }
+
+    pub fn paths(&self) -> &SitePaths {
+        &self.paths
+    }
+
+    /// Every plugin: the files in `plugins/` and the approved ones whose file
+    /// is gone, by id.
+    pub fn plugins(&mut self) -> Result<Vec<PluginEntry>, Error> {
+        let files = registry::plugin_files(&self.paths.plugins)
+            .map_err(|e| Error::io(format!("cannot read {}", self.paths.plugins.display()), e))?;
+        let mut ids: Vec<String> = files.iter().map(|(id, _)| id.clone()).collect();
+        for id in records::ids(&self.db)? {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        ids.iter().map(|id| self.evaluate(id)).collect()
+    }
+
+    /// One plugin, as `plugins` shows it.
+    pub fn inspect(&mut self, id: &str) -> Result<PluginEntry, Error> {
+        let entry = self.evaluate(id)?;
+        if entry.file.is_none() && entry.status != Status::Missing {
+            return Err(self.unknown_plugin(id));
+        }
+        Ok(entry)
+    }
+
+    /// Approve and enable a plugin: grant exactly the capabilities its
+    /// manifest asks for and run its `setup`. `reviewed_sha256`, when given,
+    /// is the binary the site owner reviewed: a file swapped since is refused.
+    pub fn enable(
+        &mut self,
+        id: &str,
+        reviewed_sha256: Option<&str>,
+    ) -> Result<EnableReport, Error> {
+        let entry = self.inspect(id)?;
+        match entry.status {
+            Status::Rejected => {
+                return Err(Error::Rejected {
+                    id: id.into(),
+                    reason: entry.note.unwrap_or_default(),
+                });
+            }
+            Status::Missing => return Err(self.unknown_plugin(id)),
+            Status::Pending | Status::Enabled | Status::Disabled => {}
+        }
+        let sha256 = entry.sha256.clone().unwrap_or_default();
+        if reviewed_sha256.is_some_and(|r| r != sha256) {
+            return Err(Error::Conflict(format!(
+                "plugins/{id}.wasm changed while you reviewed it: inspect it again, then enable it"
+            )));
+        }
+        let manifest = entry
+            .manifest
+            .clone()
+            .expect("a pending or approved plugin has a manifest");
+        let previous = records::get(&self.db, id)?;
+        let requested: Vec<Capability> = manifest
+            .capabilities
+            .iter()
+            .map(|c| c.capability())
+            .collect();
+        let current = grants::list(&self.db, id)?;
+        let revoked: Vec<Capability> = current
+            .iter()
+            .map(|(table, access)| Capability {
+                table: table.clone(),
+                access: (*access).into(),
+            })
+            .filter(|c| {
+                !requested
+                    .iter()
+                    .any(|r| r.table.eq_ignore_ascii_case(&c.table))
+            })
+            .collect();
+        if entry.status == Status::Enabled {
+            return Ok(EnableReport {
+                id: id.into(),
+                version: manifest.version,
+                already_enabled: true,
+                granted: vec![],
+                revoked: vec![],
+            });
+        }
+
+        let previous_version = previous.as_ref().map(|r| r.manifest.version.clone());
+        let version_changed = previous_version.as_deref() != Some(manifest.version.as_str());
+        let plugin = self.load(id)?;
+        if plugin.exports.lifecycle.is_some() && version_changed {
+            let grants: Vec<_> = requested
+                .iter()
+                .map(|c| (c.table.clone(), c.access.into()))
+                .collect();
+            let limits = records::limits(&self.db, id)?;
+            self.run_with_db(
+                id,
+                &plugin,
+                "setup",
+                sort_grants(grants),
+                limits,
+                |store, instance| {
+                    let lifecycle = plugin.exports.lifecycle.as_ref().expect("checked above");
+                    let result = lifecycle
+                        .load(&mut *store, instance)?
+                        .call_setup(&mut *store, previous_version.as_deref())?;
+                    Ok(result.map_err(|message| (FailureKind::Fault, message)))
+                },
+            )?;
+        }
+
+        let now = crate::now_ms();
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(store_err)?;
+        grants::revoke_all(&tx, id)?;
+        for cap in &requested {
+            grants::grant(&tx, id, cap, now)?;
+        }
+        records::approve(&tx, id, &sha256, &manifest, now)?;
+        tx.commit().map_err(store_err)?;
+        Ok(EnableReport {
+            id: id.into(),
+            version: manifest.version,
+            already_enabled: false,
+            granted: requested,
+            revoked,
+        })
+    }
+
+    /// Stop calling a plugin; its grants and data stay.
+    pub fn disable(&mut self, id: &str) -> Result<(), Error> {
+        if !records::set_enabled(&self.db, id, false, crate::now_ms())? {
+            self.inspect(id)?;
+            return Err(Error::Conflict(format!(
+                "plugin \"{id}\" is not enabled, so it cannot be disabled"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Remove a plugin: its file, approval, grants and limits; with
+    /// `purge_data`, also every table in its namespace.
+    pub fn remove(&mut self, id: &str, purge_data: bool) -> Result<RemoveReport, Error> {
+        let entry = self.evaluate(id)?;
+        if entry.file.is_none() && entry.status != Status::Missing {
+            return Err(self.unknown_plugin(id));
+        }
+        let tables = self.namespace_tables(id)?;
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(store_err)?;
+        if purge_data {
+            drop_namespace(&tx, id)?;
+        }
+        grants::revoke_all(&tx, id)?;
+        records::delete(&tx, id)?;
+        tx.commit().map_err(store_err)?;
+        self.plugin_dbs.remove(id);
+        self.loaded.remove(id);
+        let file_deleted = match &entry.file {
+            Some(path) => {
+                std::fs::remove_file(path)
+                    .map_err(|e| Error::io(format!("cannot delete {}", path.display()), e))?;
+                true
+            }
+            None => false,
+        };
+        let (dropped_tables, kept_tables) = if purge_data {
+            (tables, vec![])
+        } else {
+            (vec![], tables)
+        };
+        Ok(RemoveReport {
+            id: id.into(),
+            file_deleted,
+            dropped_tables,
+            kept_tables,
+        })
+    }
+
+    /// Grant capabilities outside the plugin's namespace.
+    pub fn grant(&mut self, id: &str, caps: &[Capability]) -> Result<(), Error> {
+        self.inspect(id)?;
+        let refusals: Vec<String> = caps.iter().filter_map(|c| c.refusal(id)).collect();
+        if !refusals.is_empty() {
+            return Err(Error::BadRequest(format!(
+                "cannot grant {}",
+                refusals.join("; ")
+            )));
+        }
+        let now = crate::now_ms();
+        let tx = self.db.transaction().map_err(store_err)?;
+        for cap in caps {
+            grants::grant(&tx, id, cap, now)?;
+        }
+        tx.commit().map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Take capabilities back; returns those that were held.
+    pub fn revoke(&mut self, id: &str, caps: &[Capability]) -> Result<Vec<Capability>, Error> {
+        self.inspect(id)?;
+        let tx = self.db.transaction().map_err(store_err)?;
+        let mut revoked = Vec::new();
+        for cap in caps {
+            if grants::revoke(&tx, id, cap)? {
+                revoked.push(cap.clone());
+            }
+        }
+        tx.commit().map_err(store_err)?;
+        Ok(revoked)
+    }
+
+    pub fn grants(&self, id: &str) -> Result<Vec<Capability>, Error> {
+        Ok(grants::list(&self.db, id)?
+            .into_iter()
+            .map(|(table, access)| Capability {
+                table,
+                access: access.into(),
+            })
+            .collect())
+    }
+
+    /// Set limits (`Some(Some(n))`), reset them (`Some(None)`) or leave them.
+    pub fn set_limits(
+        &mut self,
+        id: &str,
+        memory_mib: Option<Option<u32>>,
+        deadline_ms: Option<Option<u32>>,
+    ) -> Result<Limits, Error> {
+        self.inspect(id)?;
+        let check = |name: &str, value: Option<Option<u32>>, max: u32| match value {
+            Some(Some(n)) if n == 0 || n > max => Err(Error::BadRequest(format!(
+                "{name} must be between 1 and {max}, not {n}"
+            ))),
+            _ => Ok(()),
+        };
+        check("--memory-mib", memory_mib, Limits::MAX.memory_mib)?;
+        check("--deadline-ms", deadline_ms, Limits::MAX.deadline_ms)?;
+        records::set_limits(&self.db, id, memory_mib, deadline_ms)?;
+        Ok(records::limits(&self.db, id)?)
+    }
+
+    /// Run `command` of an enabled plugin with JSON `args`, in one
+    /// transaction; returns the command's JSON result.
+    pub fn call(
+        &mut self,
+        id: &str,
+        command: &str,
+        args: &str,
+    ) -> Result<serde_json::Value, Error> {
+        let args_value: serde_json::Value = serde_json::from_str(args).map_err(|e| {
+            Error::BadRequest(format!(
+                "the arguments of {id}.{command} are not valid JSON: {e}"
+            ))
+        })?;
+        let (record, plugin) = self.ready(id)?;
+        if !record.manifest.commands.iter().any(|c| c.name == command) {
+            let offered: Vec<&str> = record
+                .manifest
+                .commands
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            return Err(Error::UnknownOp(format!(
+                "plugin \"{id}\" has no command \"{command}\"; it offers: {}",
+                if offered.is_empty() {
+                    "none".to_string()
+                } else {
+                    offered.join(", ")
+                }
+            )));
+        }
+        let Some(commands) = plugin.exports.commands.as_ref() else {
+            return Err(Error::UnknownOp(format!(
+                "plugin \"{id}\" exports no commands"
+            )));
+        };
+        let grants = grants::list(&self.db, id)?;
+        let limits = records::limits(&self.db, id)?;
+        let operation = format!("command {command}");
+        let args = serde_json::to_string(&args_value).expect("a JSON value serializes");
+        let output = self.run_with_db(
+            id,
+            &plugin,
+            &operation,
+            grants,
+            limits,
+            |store, instance| {
+                let result =
+                    commands
+                        .load(&mut *store, instance)?
+                        .call_run(&mut *store, command, &args)?;
+                Ok(result.map_err(command_failure))
+            },
+        )?;
+        serde_json::from_str(&output).map_err(|e| {
+            Error::Call(CallError::Failed {
+                plugin: id.into(),
+                operation,
+                kind: FailureKind::Fault,
+                message: format!("returned invalid JSON ({e}); its writes were kept"),
+            })
+        })
+    }
+
+    /// An enabled plugin whose file is the approved one, loaded.
+    fn ready(&mut self, id: &str) -> Result<(records::Record, Rc<LoadedPlugin>), Error> {
+        let record = records::get(&self.db, id)?;
+        let Some(record) = record.filter(|r| r.enabled) else {
+            let entry = self.inspect(id).map_err(|e| match e {
+                Error::UnknownPlugin { .. } => Error::UnknownOp(format!("{e}")),
+                other => other,
+            })?;
+            let hint = match entry.status {
+                Status::Pending => format!(
+                    "review it with: wasmdesk plugin inspect {id}, then: wasmdesk plugin enable {id}"
+                ),
+                Status::Disabled => format!("enable it with: wasmdesk plugin enable {id}"),
+                _ => entry.note.clone().unwrap_or_default(),
+            };
+            return Err(Error::UnknownOp(format!(
+                "plugin \"{id}\" is {}: {hint}",
+                entry.status.as_str()
+            )));
+        };
+        let plugin = self.load(id)?;
+        if plugin.sha256 != record.sha256 {
+            return Err(Error::UnknownOp(format!(
+                "plugins/{id}.wasm changed since it was approved, so it is not run: review it with: \
+                 wasmdesk plugin inspect {id}, then: wasmdesk plugin enable {id}"
+            )));
+        }
+        Ok((record, plugin))
+    }
+
+    /// Run one export of `plugin` inside a transaction on its connection.
+    /// `f` returns the export's own result: an error there rolls back.
+    fn run_with_db<R>(
+        &mut self,
+        id: &str,
+        plugin: &LoadedPlugin,
+        operation: &str,
+        grants: Vec<(String, crate::store::Access)>,
+        limits: Limits,
+        f: impl FnOnce(
+            &mut Store<HostState>,
+            &Instance,
+        ) -> wasmtime::Result<Result<R, (FailureKind, String)>>,
+    ) -> Result<R, Error> {
+        let deadline = Instant::now() + limits.deadline();
+        let mut db = match self.plugin_dbs.remove(id) {
+            Some(db) => db,
+            None => PluginDb::open(&self.paths.db, id, grants.clone())?,
+        };
+        db.begin_call(grants, deadline, limits.result_cap())?;
+        let call = Call {
+            plugin: id,
+            operation,
+            limits,
+            deadline,
+        };
+        let (result, mut state) = self.runtime.invoke(plugin, &call, Some(db), f);
+        let mut outcome = match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err((kind, message))) => Err(CallError::failed(&call, kind, message)),
+            Err(e) => Err(e),
+        };
+        if let Some(doom) = call::doomed(&call, &state) {
+            outcome = Err(doom);
+        }
+        let mut db = state
+            .db
+            .take()
+            .expect("run_with_db gave the store a connection");
+        let finished = db.finish_call(outcome.is_ok());
+        state.log.append_to(&self.paths.logs, id, operation);
+        self.plugin_dbs.insert(id.to_string(), db);
+        match (outcome, finished) {
+            (Ok(_), Err(e)) => Err(Error::Call(CallError::failed(
+                &call,
+                FailureKind::Fault,
+                format!("its changes could not be committed and were rolled back: {e}"),
+            ))),
+            (outcome, _) => outcome.map_err(Error::Call),
+        }
+    }
+
+    /// Load (or reuse) the component in `plugins/ID.wasm`.
+    fn load(&mut self, id: &str) -> Result<Rc<LoadedPlugin>, Error> {
+        match self.load_file(id)? {
+            Some((_, Ok(plugin))) => Ok(plugin),
+            Some((_, Err(e))) => Err(Error::Rejected {
+                id: id.into(),
+                reason: e.to_string(),
+            }),
+            None => Err(self.unknown_plugin(id)),
+        }
+    }
+
+    /// The file's hash and what loading it gave; `None` when there is no file.
+    #[allow(clippy::type_complexity)]
+    fn load_file(
+        &mut self,
+        id: &str,
+    ) -> Result<Option<(String, Result<Rc<LoadedPlugin>, Rc<LoadError>>)>, Error> {
+        let path = self.paths.plugins.join(format!("{id}.wasm"));
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => meta,
+            _ => return Ok(None),
+        };
+        let stamp = (meta.len(), meta.modified().ok());
+        if let Some(loaded) = self.loaded.get(id).filter(|l| l.stamp == stamp) {
+            return Ok(Some((loaded.sha256.clone(), loaded.result.clone())));
+        }
+        let wasm = std::fs::read(&path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let sha256 = format!("{:x}", Sha256::digest(&wasm));
+        let result = self
+            .runtime
+            .load(&wasm, &sha256)
+            .map(Rc::new)
+            .map_err(Rc::new);
+        self.loaded.insert(
+            id.to_string(),
+            Loaded {
+                stamp,
+                result: result.clone(),
+                sha256: sha256.clone(),
+            },
+        );
+        Ok(Some((sha256, result)))
+    }
+
+    /// Ask the plugin for its manifest (no database, the plugin's limits).
+    fn read_manifest(
+        &self,
+        id: &str,
+        plugin: &LoadedPlugin,
+        limits: Limits,
+    ) -> Result<Manifest, CallError> {
+        let call = Call {
+            plugin: id,
+            operation: "manifest",
+            limits,
+            deadline: Instant::now() + limits.deadline(),
+        };
+        let (result, state) = self.runtime.invoke(plugin, &call, None, |store, instance| {
+            plugin
+                .exports
+                .manifest
+                .load(&mut *store, instance)?
+                .call_get(&mut *store)
+        });
+        state.log.append_to(&self.paths.logs, id, "manifest");
+        result.map(Manifest::from)
+    }
+
+    /// Work out where a plugin stands.
+    fn evaluate(&mut self, id: &str) -> Result<PluginEntry, Error> {
+        let record = records::get(&self.db, id)?;
+        let grants = self.grants(id)?;
+        let limits = records::limits(&self.db, id)?;
+        let file = self.paths.plugins.join(format!("{id}.wasm"));
+        let mut entry = PluginEntry {
+            id: id.to_string(),
+            status: Status::Rejected,
+            note: None,
+            file: None,
+            sha256: None,
+            manifest: None,
+            exports: vec![],
+            grants,
+            limits,
+        };
+        let Some((sha256, loaded)) = self.load_file(id)? else {
+            if let Some(record) = record {
+                entry.status = Status::Missing;
+                entry.note = Some(format!(
+                    "approved, but {} is gone: copy it back, or run: wasmdesk plugin remove {id}",
+                    file.display()
+                ));
+                entry.manifest = Some(record.manifest);
+                entry.sha256 = Some(record.sha256);
+            }
+            return Ok(entry);
+        };
+        entry.file = Some(file);
+        entry.sha256 = Some(sha256.clone());
+        if !registry::manifest::valid_id(id) {
+            entry.note = Some(format!(
+                "{id}.wasm is not a valid plugin file name: plugin ids use lower-case letters, \
+                 digits and single dashes"
+            ));
+            return Ok(entry);
+        }
+        let plugin = match loaded {
+            Ok(plugin) => plugin,
+            Err(e) => {
+                entry.note = Some(e.to_string());
+                return Ok(entry);
+            }
+        };
+        entry.exports = plugin.exports.names();
+        let manifest = match &record {
+            Some(record) if record.sha256 == sha256 => record.manifest.clone(),
+            _ => match self.read_manifest(id, &plugin, limits) {
+                Ok(manifest) => manifest,
+                Err(e) => {
+                    entry.note = Some(format!("its manifest could not be read: {e}"));
+                    return Ok(entry);
+                }
+            },
+        };
+        let problems = manifest.problems(id, &plugin.exports);
+        entry.manifest = Some(manifest);
+        if !problems.is_empty() {
+            entry.note = Some(problems.join("; "));
+            return Ok(entry);
+        }
+        entry.status = match &record {
+            Some(record) if record.sha256 == sha256 => {
+                if record.enabled {
+                    Status::Enabled
+                } else {
+                    Status::Disabled
+                }
+            }
+            Some(record) => {
+                entry.note = Some(format!(
+                    "the file changed since it was approved (was {}); review it and enable it again",
+                    if record.enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    }
+                ));
+                Status::Pending
+            }
+            None => Status::Pending,
+        };
+        Ok(entry)
+    }
+
+    /// Tables in the plugin's namespace.
+    fn namespace_tables(&self, id: &str) -> Result<Vec<String>, Error> {
+        let prefix = Namespace::of(id).prefix().to_string();
+        let mut stmt = self
+            .db
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' \
+                 AND lower(substr(name, 1, length(?1))) = ?1 ORDER BY name",
+            )
+            .map_err(store_err)?;
+        let names = stmt.query_map([&prefix], |r| r.get(0)).map_err(store_err)?;
+        Ok(names
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(store_err)?)
+    }
+
+    fn unknown_plugin(&self, id: &str) -> Error {
+        Error::UnknownPlugin {
+            id: id.to_string(),
+            dir: self.paths.plugins.clone(),
+        }
+    }
+}
+
+/// Drop every view and table in the plugin's namespace (virtual tables
+/// first: their shadow tables go with them).
+fn drop_namespace(conn: &Connection, id: &str) -> Result<(), Error> {
+    let prefix = Namespace::of(id).prefix().to_string();
+    let objects: Vec<(String, String)> = {
+        let mut stmt = conn
+            .prepare(
+                "SELECT type, name FROM sqlite_schema WHERE type IN ('view', 'table') \
+                 AND lower(substr(name, 1, length(?1))) = ?1 \
+                 ORDER BY type = 'table', sql NOT LIKE 'CREATE VIRTUAL TABLE%', name",
+            )
+            .map_err(store_err)?;
+        let rows = stmt
+            .query_map([&prefix], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(store_err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(store_err)?
+    };
+    for (kind, name) in objects {
+        let quoted = name.replace('"', "\"\"");
+        let sql = if kind == "view" {
+            format!("DROP VIEW IF EXISTS \"{quoted}\"")
+        } else {
+            format!("DROP TABLE IF EXISTS \"{quoted}\"")
+        };
+        conn.execute_batch(&sql).map_err(store_err)?;
+    }
+    Ok(())
+}
+
+fn sort_grants(
+    mut grants: Vec<(String, crate::store::Access)>,
+) -> Vec<(String, crate::store::Access)> {
+    grants.sort_by_key(|(t, _)| t.to_ascii_lowercase());
+    grants
+}
+
+fn store_err(e: rusqlite::Error) -> Error {
+    Error::Store(e.into())
+}
+
+/// A command's own error, as (kind, message) for [`CallError::Failed`].
+fn command_failure(error: CommandError) -> (FailureKind, String) {
+    match error {
+        CommandError::BadRequest(m) => (FailureKind::BadRequest, m),
+        CommandError::NotFound(m) => (FailureKind::NotFound, m),
+        CommandError::Conflict(m) => (FailureKind::Conflict, m),
+        CommandError::Failed(m) => (FailureKind::Fault, m),
+        CommandError::Store(e) => (
+            FailureKind::Fault,
+            format!("store error: {}", wit_store_message(&e)),
+        ),
+    }
+}
+
+fn wit_store_message(e: &WitStoreError) -> String {
+    match e {
+        WitStoreError::AccessDenied(d) => d.message.clone(),
+        WitStoreError::Sql(m) => format!("SQL: {m}"),
+        WitStoreError::LimitExceeded(m) => format!("limit: {m}"),
+        WitStoreError::InvalidParameter(m) => format!("parameter: {m}"),
+    }
+}

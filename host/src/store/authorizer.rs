@@ -1,0 +1,268 @@
+//! SQLite's authorizer callback, wired to a plugin's [`Policy`]. Runs as each
+//! statement is prepared and records what it refused, for the caller to report.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::Connection;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+
+use super::namespace::{self, Namespace};
+use super::policy::{Denial, Object, Policy, Request, SchemaOp};
+
+/// The authorizer's state, shared between the callback and the connection.
+#[derive(Debug)]
+pub struct AuthState {
+    pub policy: Policy,
+    /// The host's own statements on the plugin's connection pass unchecked.
+    pub bypass: bool,
+    /// The first denial while preparing the current statement.
+    pub denial: Option<Denial>,
+    /// The current statement creates or alters schema objects: the host
+    /// verifies the schema after it runs (renames, foreign keys).
+    pub changes_schema: bool,
+    /// The current statement is DDL the policy allowed: SQLite's own nested
+    /// statements that update the schema table may then read it.
+    pub ddl_allowed: bool,
+    /// Real tables and views outside every namespace (lower-cased); usually
+    /// none. Any other un-namespaced name a statement reads is a CTE.
+    pub unowned_tables: std::collections::HashSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SharedAuth(Arc<Mutex<AuthState>>);
+
+impl SharedAuth {
+    pub fn new(policy: Policy) -> SharedAuth {
+        SharedAuth(Arc::new(Mutex::new(AuthState {
+            policy,
+            bypass: false,
+            denial: None,
+            changes_schema: false,
+            ddl_allowed: false,
+            unowned_tables: Default::default(),
+        })))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, AuthState> {
+        // A panic while holding this lock would already have aborted the
+        // call; the state is plain data, so a poisoned lock is still usable.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Install the callback on `conn`. Installing expires the connection's
+    /// prepared statements, so they are authorized again on next use.
+    pub fn install(&self, conn: &mut Connection) -> rusqlite::Result<()> {
+        let shared = self.clone();
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| shared.decide(ctx)))
+    }
+
+    fn decide(&self, ctx: AuthContext<'_>) -> Authorization {
+        let mut state = self.lock();
+        if state.bypass {
+            return Authorization::Allow;
+        }
+        let request = match to_request(&ctx) {
+            Some(request) => request,
+            None => Request::Other {
+                what: "TEMP-schema or attached-database",
+            },
+        };
+        if matches!(
+            request,
+            Request::Schema {
+                op: SchemaOp::Create | SchemaOp::Alter,
+                ..
+            } | Request::VirtualTable { .. }
+        ) {
+            state.changes_schema = true;
+        }
+        if let Request::Read { table } = request {
+            if state.ddl_allowed && is_bookkeeping_table(table) {
+                return Authorization::Allow;
+            }
+            if is_cte(table, &state.unowned_tables) {
+                return Authorization::Allow;
+            }
+        }
+        if let Request::Write { table } = request {
+            if state.ddl_allowed && table.eq_ignore_ascii_case("sqlite_sequence") {
+                // ALTER TABLE RENAME renames the table's AUTOINCREMENT row.
+                return Authorization::Allow;
+            }
+        }
+        match state.policy.check(request, ctx.accessor) {
+            Ok(()) => {
+                if matches!(
+                    request,
+                    Request::Schema { .. } | Request::VirtualTable { .. }
+                ) {
+                    state.ddl_allowed = true;
+                }
+                Authorization::Allow
+            }
+            Err(denial) => {
+                state.denial.get_or_insert(denial);
+                Authorization::Deny
+            }
+        }
+    }
+}
+
+const SCHEMA_TABLES: &[&str] = &[
+    "sqlite_master",
+    "sqlite_schema",
+    "sqlite_temp_master",
+    "sqlite_temp_schema",
+];
+
+fn is_schema_table(name: &str) -> bool {
+    SCHEMA_TABLES.iter().any(|t| t.eq_ignore_ascii_case(name))
+}
+
+/// Tables SQLite's own nested statements read during allowed DDL.
+fn is_bookkeeping_table(name: &str) -> bool {
+    is_schema_table(name) || name.eq_ignore_ascii_case("sqlite_sequence")
+}
+
+/// Table-valued functions that reveal other tables; never a CTE.
+const REVEALING_FUNCTIONS: &[&str] = &["dbstat", "sqlite_dbpage", "sqlite_stmt"];
+
+/// SQLite reports reads of a common table expression as reads of a table
+/// with the CTE's name. Plugins can only create namespaced tables, so a name
+/// outside every namespace that is no real table is a CTE.
+fn is_cte(name: &str, unowned_tables: &std::collections::HashSet<String>) -> bool {
+    let lower = name.to_ascii_lowercase();
+    Namespace::containing(name).is_none()
+        && !namespace::is_sqlite_internal(name)
+        && !lower.starts_with("pragma_")
+        && !REVEALING_FUNCTIONS.contains(&lower.as_str())
+        && !unowned_tables.contains(&lower)
+}
+
+/// Translate SQLite's action codes into policy requests. `None` for an
+/// action on a database other than `main` (TEMP, or anything attached).
+fn to_request<'a>(ctx: &AuthContext<'a>) -> Option<Request<'a>> {
+    use AuthAction as A;
+    use Object as O;
+    use SchemaOp as S;
+    let schema = |op, object, name, on_table| Request::Schema {
+        op,
+        object,
+        name,
+        on_table,
+    };
+    let on_main = matches!(ctx.database_name, None | Some("main"));
+    let request = match ctx.action {
+        A::Read { table_name, .. } => Request::Read { table: table_name },
+        A::Insert { table_name } | A::Delete { table_name } | A::Update { table_name, .. } => {
+            if is_schema_table(table_name) {
+                Request::SchemaTableWrite
+            } else {
+                Request::Write { table: table_name }
+            }
+        }
+        A::CreateTable { table_name } => schema(S::Create, O::Table, table_name, None),
+        A::DropTable { table_name } => schema(S::Drop, O::Table, table_name, None),
+        A::AlterTable { table_name, .. } => schema(S::Alter, O::Table, table_name, None),
+        A::CreateIndex {
+            index_name,
+            table_name,
+        } => schema(S::Create, O::Index, index_name, Some(table_name)),
+        A::DropIndex {
+            index_name,
+            table_name,
+        } => schema(S::Drop, O::Index, index_name, Some(table_name)),
+        A::CreateTrigger {
+            trigger_name,
+            table_name,
+        } => schema(S::Create, O::Trigger, trigger_name, Some(table_name)),
+        A::DropTrigger {
+            trigger_name,
+            table_name,
+        } => schema(S::Drop, O::Trigger, trigger_name, Some(table_name)),
+        A::CreateView { view_name } => schema(S::Create, O::View, view_name, None),
+        A::DropView { view_name } => schema(S::Drop, O::View, view_name, None),
+        A::CreateVtable {
+            table_name,
+            module_name,
+        } => Request::VirtualTable {
+            op: S::Create,
+            name: table_name,
+            module: module_name,
+        },
+        A::DropVtable {
+            table_name,
+            module_name,
+        } => Request::VirtualTable {
+            op: S::Drop,
+            name: table_name,
+            module: module_name,
+        },
+        A::CreateTempTable { table_name: name }
+        | A::DropTempTable { table_name: name }
+        | A::CreateTempView { view_name: name }
+        | A::DropTempView { view_name: name }
+        | A::CreateTempIndex {
+            index_name: name, ..
+        }
+        | A::DropTempIndex {
+            index_name: name, ..
+        }
+        | A::CreateTempTrigger {
+            trigger_name: name, ..
+        }
+        | A::DropTempTrigger {
+            trigger_name: name, ..
+        } => Request::TempObject { name },
+        A::Pragma {
+            pragma_name,
+            pragma_value,
+        } => Request::Pragma {
+            name: pragma_name,
+            arg: pragma_value,
+        },
+        A::Function { function_name } => Request::Function {
+            name: function_name,
+        },
+        A::Attach { .. } => Request::Attach,
+        A::Detach { .. } => Request::Detach,
+        A::Transaction { .. } => Request::Transaction,
+        A::Savepoint { .. } => Request::Savepoint,
+        A::Select => Request::Select,
+        A::Recursive => Request::Recursive,
+        // CREATE INDEX rebuilds the new index: allowed in the namespace.
+        A::Reindex { index_name } => schema(S::Alter, O::Index, index_name, None),
+        A::Analyze { .. } => Request::Other { what: "ANALYZE" },
+        _ => Request::Other {
+            what: "unrecognised",
+        },
+    };
+    // TEMP and attached schemas are never a plugin's; pragmas and functions
+    // carry no database name of their own that matters here.
+    // SQLite's own schema bookkeeping (ALTER TABLE updates the TEMP schema
+    // table too) is allowed on any schema; the DDL request decides.
+    let schema_bookkeeping = match request {
+        Request::Read { table } => is_schema_table(table),
+        Request::SchemaTableWrite => true,
+        _ => false,
+    };
+    let needs_main = !schema_bookkeeping
+        && !matches!(
+            request,
+            Request::Pragma { .. }
+                | Request::Function { .. }
+                | Request::Select
+                | Request::Recursive
+                | Request::Transaction
+                | Request::Savepoint
+                | Request::Attach
+                | Request::Detach
+                | Request::TempObject { .. }
+        );
+    if needs_main && !on_main {
+        return None;
+    }
+    Some(request)
+}

@@ -1,0 +1,34 @@
+//! The site database: host schema, plugin namespaces, grants, and the
+//! authorizer that enforces them on every plugin statement.
+
+pub mod authorizer;
+pub mod db;
+pub mod grants;
+pub mod namespace;
+pub mod plugin_db;
+pub mod policy;
+pub mod schema;
+
+use std::path::PathBuf;
+
+pub use grants::Capability;
+pub use plugin_db::PluginDb;
+pub use policy::{Access, Denial, Policy};
+
+/// Failures of the site database itself (not of a plugin's statements,
+/// which the plugin receives as WIT `store-error` values).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the site database {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the site database has schema version {found}, newer than this wasmdesk understands \
+         ({supported}): upgrade wasmdesk"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error("site database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}

@@ -1,0 +1,430 @@
+//! A plugin's own connection to the site database: its authorizer, its
+//! statement cache, its deadline, and the one transaction of each call.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ErrorCode, ToSql};
+
+use super::authorizer::SharedAuth;
+use super::policy::{Access, Denial, Policy};
+use super::{StoreError, db};
+use crate::runtime::bindings::store::QueryResult;
+use crate::runtime::bindings::types::{self as wit, Value};
+
+/// How many SQLite VM steps run between two deadline checks.
+const PROGRESS_STEPS: i32 = 1000;
+
+/// Grants as the registry hands them over: (table, access), sorted.
+pub type Grants = Vec<(String, Access)>;
+
+pub struct PluginDb {
+    conn: Connection,
+    auth: SharedAuth,
+    grants: Grants,
+    deadline: Arc<Mutex<Option<Instant>>>,
+    call: CallState,
+}
+
+/// What happened during the current call.
+#[derive(Debug, Default)]
+struct CallState {
+    /// Largest result, in bytes, one statement may hand to the guest.
+    result_cap: usize,
+    /// The first denial: it dooms the whole call.
+    denial: Option<Denial>,
+    deadline_hit: bool,
+    in_transaction: bool,
+}
+
+impl PluginDb {
+    /// Open the plugin's connection to `path` with the given grants.
+    pub fn open(path: &Path, plugin: &str, grants: Grants) -> Result<PluginDb, StoreError> {
+        let mut conn = db::open_connection(path)?;
+        db::restrict_for_plugin(&conn);
+        let auth = SharedAuth::new(Policy::new(plugin, grants.iter().cloned()));
+        auth.install(&mut conn)?;
+        let deadline: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+        let watch = Arc::clone(&deadline);
+        conn.progress_handler(
+            PROGRESS_STEPS,
+            Some(move || {
+                let deadline = *watch.lock().unwrap_or_else(|p| p.into_inner());
+                deadline.is_some_and(|d| Instant::now() >= d)
+            }),
+        )?;
+        Ok(PluginDb {
+            conn,
+            auth,
+            grants,
+            deadline,
+            call: CallState::default(),
+        })
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.auth.lock().policy.clone()
+    }
+
+    /// Start a call: bring the grants up to date and open its transaction.
+    pub fn begin_call(
+        &mut self,
+        grants: Grants,
+        deadline: Instant,
+        result_cap: usize,
+    ) -> Result<(), StoreError> {
+        if grants != self.grants {
+            // Statements cached under the old grants must be authorized again.
+            self.conn.flush_prepared_statement_cache();
+            let plugin = self.auth.lock().policy.plugin().to_string();
+            self.auth.lock().policy = Policy::new(&plugin, grants.iter().cloned());
+            self.auth.install(&mut self.conn)?;
+            self.grants = grants;
+        }
+        self.call = CallState {
+            result_cap,
+            ..CallState::default()
+        };
+        // IMMEDIATE takes the write lock up front, so concurrent writers wait
+        // in busy_timeout instead of failing with SQLITE_BUSY on upgrade.
+        self.host(|c| c.execute_batch("BEGIN IMMEDIATE"))?;
+        self.call.in_transaction = true;
+        let unowned = self.host(|c| {
+            let mut stmt = c.prepare(
+                "SELECT lower(name) FROM main.sqlite_schema \
+                 WHERE type IN ('table', 'view') AND instr(name, '__') < 2 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+            )?;
+            let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            names.collect::<rusqlite::Result<std::collections::HashSet<String>>>()
+        })?;
+        self.auth.lock().unowned_tables = unowned;
+        self.set_deadline(Some(deadline));
+        Ok(())
+    }
+
+    /// End the call: commit if asked to and nothing doomed it, else roll back.
+    /// Returns whether it committed.
+    pub fn finish_call(&mut self, commit: bool) -> Result<bool, StoreError> {
+        self.set_deadline(None);
+        if !self.call.in_transaction {
+            return Ok(false);
+        }
+        self.call.in_transaction = false;
+        let commit = commit && self.call.denial.is_none() && !self.call.deadline_hit;
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        match self.host(|c| c.execute_batch(sql)) {
+            Ok(()) => Ok(commit),
+            Err(e) => {
+                // A failed COMMIT (a deferred constraint) leaves the
+                // transaction open: roll it back so nothing is half-written.
+                let _ = self.host(|c| c.execute_batch("ROLLBACK"));
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The first denial of the current call, if any.
+    pub fn denial(&self) -> Option<&Denial> {
+        self.call.denial.as_ref()
+    }
+
+    pub fn deadline_hit(&self) -> bool {
+        self.call.deadline_hit
+    }
+
+    /// Run one plugin statement under the plugin's policy.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult, wit::StoreError> {
+        if !self.call.in_transaction {
+            return Err(wit::StoreError::Sql(
+                "the store is only open during a command, hook or privacy call".into(),
+            ));
+        }
+        if self.deadline_passed() {
+            self.call.deadline_hit = true;
+            return Err(deadline_error());
+        }
+        let changes_schema = self.prepare_checked(sql)?;
+        let before = if changes_schema {
+            Some(self.schema_names()?)
+        } else {
+            None
+        };
+        let result = self.run(sql, params);
+        if let Some(before) = before {
+            self.verify_schema(&before)?;
+        }
+        result
+    }
+
+    /// Prepare (or find in the cache) under the authorizer; returns whether
+    /// the statement changes the schema.
+    fn prepare_checked(&mut self, sql: &str) -> Result<bool, wit::StoreError> {
+        {
+            let mut state = self.auth.lock();
+            state.denial = None;
+            state.changes_schema = false;
+            state.ddl_allowed = false;
+        }
+        let prepared = self.conn.prepare_cached(sql).map(drop);
+        let (denial, changes_schema) = {
+            let mut state = self.auth.lock();
+            (state.denial.take(), state.changes_schema)
+        };
+        match prepared {
+            Ok(()) => Ok(changes_schema),
+            Err(e) => Err(self.prepare_error(e, denial)),
+        }
+    }
+
+    fn run(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult, wit::StoreError> {
+        let cap = self.call.result_cap;
+        let outcome = (|| -> rusqlite::Result<Result<QueryResult, wit::StoreError>> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let expected = stmt.parameter_count();
+            if params.len() != expected {
+                return Ok(Err(wit::StoreError::InvalidParameter(format!(
+                    "the statement has {expected} placeholder(s) but {} value(s) were given",
+                    params.len()
+                ))));
+            }
+            for (i, value) in params.iter().enumerate() {
+                stmt.raw_bind_parameter(i + 1, value)?;
+            }
+            let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
+            let mut rows_out = Vec::new();
+            let mut size = 0usize;
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next()? {
+                let mut values = Vec::with_capacity(columns.len());
+                for i in 0..columns.len() {
+                    let value = to_wit(row.get_ref(i)?);
+                    size += value_size(&value);
+                    values.push(value);
+                }
+                if size > cap {
+                    return Ok(Err(wit::StoreError::LimitExceeded(format!(
+                        "the result is larger than the plugin's result cap of {cap} bytes: \
+                         select fewer rows or columns, or page with LIMIT"
+                    ))));
+                }
+                rows_out.push(values);
+            }
+            drop(rows);
+            Ok(Ok(QueryResult {
+                columns,
+                rows: rows_out,
+                rows_changed: self.conn.changes(),
+                last_insert_rowid: self.conn.last_insert_rowid(),
+            }))
+        })();
+        match outcome {
+            Ok(result) => result,
+            Err(e) => Err(self.step_error(e)),
+        }
+    }
+
+    fn prepare_error(&mut self, error: rusqlite::Error, denial: Option<Denial>) -> wit::StoreError {
+        if let Some(denial) = denial {
+            return self.deny(denial);
+        }
+        // A missing table the plugin could not see anyway is reported exactly
+        // like an existing one it may not read: denials reveal nothing.
+        let message = sqlite_message(&error);
+        if let Some(name) = message.strip_prefix("no such table: ") {
+            let table = name.rsplit('.').next().unwrap_or(name);
+            let policy = self.policy();
+            if !policy.allows(table, Access::Read) {
+                if let Err(denial) = policy.check(super::policy::Request::Read { table }, None) {
+                    return self.deny(denial);
+                }
+            }
+        }
+        self.step_error(error)
+    }
+
+    fn step_error(&mut self, error: rusqlite::Error) -> wit::StoreError {
+        // Re-preparing an expired statement runs the authorizer again.
+        let denial = self.auth.lock().denial.take();
+        if let Some(denial) = denial {
+            return self.deny(denial);
+        }
+        match error.sqlite_error_code() {
+            Some(ErrorCode::OperationInterrupted) => {
+                self.call.deadline_hit = true;
+                deadline_error()
+            }
+            Some(ErrorCode::TooBig) => wit::StoreError::LimitExceeded(format!(
+                "{}: a string or blob is larger than the host allows",
+                sqlite_message(&error)
+            )),
+            _ => match error {
+                rusqlite::Error::InvalidParameterName(_)
+                | rusqlite::Error::InvalidParameterCount(..)
+                | rusqlite::Error::ToSqlConversionFailure(_) => {
+                    wit::StoreError::InvalidParameter(error.to_string())
+                }
+                other => wit::StoreError::Sql(sqlite_message(&other)),
+            },
+        }
+    }
+
+    fn deny(&mut self, denial: Denial) -> wit::StoreError {
+        self.call.denial.get_or_insert_with(|| denial.clone());
+        wit::StoreError::AccessDenied(wit::Denial {
+            action: denial.action,
+            target: denial.target,
+            message: denial.message,
+        })
+    }
+
+    /// Every schema object as (name, table it belongs to), for comparing
+    /// around a DDL statement.
+    fn schema_names(&mut self) -> Result<BTreeSet<(String, String)>, wit::StoreError> {
+        self.host(|c| {
+            let mut stmt =
+                c.prepare("SELECT lower(name), lower(tbl_name) FROM main.sqlite_schema")?;
+            let names =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            names.collect::<rusqlite::Result<BTreeSet<(String, String)>>>()
+        })
+        .map_err(|e| wit::StoreError::Sql(sqlite_message(&e)))
+    }
+
+    /// After DDL: every new object lies in the namespace (ALTER TABLE RENAME
+    /// is not visible to the authorizer), and foreign keys of the plugin's
+    /// tables point only at tables it may read (a foreign key check would
+    /// otherwise reveal another table's rows).
+    fn verify_schema(
+        &mut self,
+        before: &BTreeSet<(String, String)>,
+    ) -> Result<(), wit::StoreError> {
+        let policy = self.policy();
+        let prefix = policy.namespace().prefix().to_string();
+        let after = self.schema_names()?;
+        let ns = policy.namespace();
+        let outside = |(name, table): &&(String, String)| {
+            let own = ns.owns(name) && ns.owns(table);
+            let auto_index = super::policy::is_auto_index(name) && ns.owns(table);
+            !(own || auto_index || name == "sqlite_sequence")
+        };
+        if let Some((name, _)) = after.difference(before).find(outside) {
+            let denial = Denial {
+                action: "alter".into(),
+                target: name.clone(),
+                message: format!(
+                    "plugin \"{}\" may not create or rename objects outside its namespace \
+                     ({prefix}*): {name}",
+                    policy.plugin()
+                ),
+            };
+            return Err(self.deny(denial));
+        }
+        let foreign = self
+            .host(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT m.name, f.\"table\" FROM main.sqlite_schema AS m, \
+                     pragma_foreign_key_list(m.name) AS f \
+                     WHERE m.type = 'table' AND lower(substr(m.name, 1, length(?1))) = ?1",
+                )?;
+                let pairs = stmt.query_map([&prefix], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?;
+                pairs.collect::<rusqlite::Result<Vec<(String, String)>>>()
+            })
+            .map_err(|e| wit::StoreError::Sql(sqlite_message(&e)))?;
+        if let Some((table, target)) = foreign
+            .iter()
+            .find(|(_, t)| !policy.allows(t, Access::Read))
+        {
+            let denial = Denial {
+                action: "read".into(),
+                target: target.clone(),
+                message: format!(
+                    "plugin \"{}\" may not reference table {target} from {table}: a foreign key \
+                     reads the table it points at; grant it with: wasmdesk plugin grant {} read:{target}",
+                    policy.plugin(),
+                    policy.plugin()
+                ),
+            };
+            return Err(self.deny(denial));
+        }
+        Ok(())
+    }
+
+    /// Run host statements on this connection without the plugin's checks.
+    /// Never uses the statement cache, so a plugin cannot reuse a statement
+    /// the host prepared.
+    fn host<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.auth.lock().bypass = true;
+        let result = f(&self.conn);
+        self.auth.lock().bypass = false;
+        result
+    }
+
+    fn set_deadline(&self, deadline: Option<Instant>) {
+        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+    }
+
+    fn deadline_passed(&self) -> bool {
+        self.deadline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+fn deadline_error() -> wit::StoreError {
+    wit::StoreError::LimitExceeded(
+        "the call ran past its deadline; the statement was interrupted".into(),
+    )
+}
+
+/// SQLite's own message, without rusqlite's decoration.
+fn sqlite_message(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(e, Some(message)) => {
+            if e.code == ErrorCode::AuthorizationForStatementDenied {
+                "not authorized".to_string()
+            } else {
+                message.clone()
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn to_wit(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+fn value_size(value: &Value) -> usize {
+    16 + match value {
+        Value::Text(t) => t.len(),
+        Value::Blob(b) => b.len(),
+        _ => 0,
+    }
+}
+
+impl ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
