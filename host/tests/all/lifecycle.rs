@@ -1,0 +1,244 @@
+//! The drop-in lifecycle: pending -> enabled -> disabled -> removed, and
+//! rejected files that never crash the host.
+
+use serde_json::{Value, json};
+
+use crate::support::TestSite;
+
+fn status(site: &TestSite, id: &str) -> (String, String) {
+    let list = site.run(&["--json", "plugin", "list"]).ok().json();
+    let entry = list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not listed: {list}"))
+        .clone();
+    (
+        entry["status"].as_str().unwrap().to_string(),
+        entry["note"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn a_dropped_in_plugin_is_pending_until_enabled_and_gets_exactly_what_it_asks_for() {
+    let site = TestSite::new();
+    site.install("tickets");
+    site.install("reports");
+    assert_eq!(status(&site, "reports").0, "pending");
+    let inspect = site
+        .run(&["--json", "plugin", "inspect", "reports"])
+        .ok()
+        .json();
+    assert_eq!(
+        inspect["manifest"]["capabilities"][0]["table"],
+        "tickets__tickets"
+    );
+    assert_eq!(inspect["manifest"]["capabilities"][0]["access"], "read");
+    assert_eq!(inspect["exports"], json!(["manifest", "commands"]));
+    let (_, error) = site.call_err("reports.summary", json!({}));
+    assert_eq!(error["code"], "unknown_op");
+    assert!(error["message"].as_str().unwrap().contains("is pending"));
+
+    site.run(&["plugin", "enable", "tickets", "--yes"]).ok();
+    let report = site
+        .run(&["--json", "plugin", "enable", "reports", "--yes"])
+        .ok()
+        .json();
+    assert_eq!(
+        report["granted"],
+        json!([{"table": "tickets__tickets", "access": "read"}])
+    );
+    assert_eq!(status(&site, "reports").0, "enabled");
+    site.call(
+        "tickets.create",
+        json!({"email": "a@example.com", "subject": "Hi", "body": "Help"}),
+    )
+    .ok();
+    assert_eq!(
+        site.call("reports.summary", json!({})).ok().json(),
+        json!({"total": 1, "by_status": {"open": 1}})
+    );
+}
+
+#[test]
+fn enabling_asks_for_approval_unless_told_yes() {
+    let site = TestSite::new();
+    site.install("notes");
+    let run = site.run(&["plugin", "enable", "notes"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("needs your approval"), "{run:?}");
+    assert_eq!(status(&site, "notes").0, "pending");
+}
+
+#[test]
+fn disable_stops_calls_and_enable_brings_them_back_with_the_data() {
+    let site = TestSite::with(&["notes"]);
+    site.call("notes.add", json!({"text": "kept"})).ok();
+    site.run(&["plugin", "disable", "notes"]).ok();
+    assert_eq!(status(&site, "notes").0, "disabled");
+    let (code, error) = site.call_err("notes.list", json!({}));
+    assert_eq!((code, error["code"].as_str().unwrap()), (4, "unknown_op"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("wasmdesk plugin enable notes")
+    );
+    site.run(&["plugin", "enable", "notes", "--yes"]).ok();
+    assert_eq!(
+        site.call("notes.list", json!({})).ok().json()["notes"][0]["text"],
+        "kept"
+    );
+}
+
+#[test]
+fn remove_deletes_the_file_and_grants_and_keeps_or_purges_the_data() {
+    let site = TestSite::with(&["notes", "probe"]);
+    site.call("notes.add", json!({"text": "x"})).ok();
+    site.run(&["plugin", "grant", "probe", "read:notes__notes"])
+        .ok();
+    let run = site.run(&["plugin", "remove", "notes"]);
+    assert_eq!(run.code, 2, "remove asks for confirmation: {run:?}");
+    let report = site
+        .run(&["--json", "plugin", "remove", "notes", "--yes"])
+        .ok()
+        .json();
+    assert_eq!(report["kept_tables"], json!(["notes__notes"]));
+    assert!(!site.plugin_path("notes").exists());
+    assert!(site.table_exists("notes__notes"));
+
+    let report = site
+        .run(&[
+            "--json",
+            "plugin",
+            "remove",
+            "probe",
+            "--yes",
+            "--purge-data",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["dropped_tables"], json!(["probe__items"]));
+    assert!(!site.table_exists("probe__items"));
+    let grants: i64 = site
+        .sqlite()
+        .query_row("SELECT count(*) FROM wasmdesk__grants", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(grants, 0);
+    let list = site.run(&["--json", "plugin", "list"]).ok().json();
+    assert_eq!(list["plugins"], json!([]));
+}
+
+#[test]
+fn corrupt_and_foreign_files_are_rejected_with_a_reason_while_the_others_keep_working() {
+    let site = TestSite::with(&["notes"]);
+    std::fs::write(site.plugin_path("garbage"), b"this is not wasm").unwrap();
+    let mut truncated = std::fs::read(crate::support::artifact("notes")).unwrap();
+    truncated.truncate(truncated.len() / 2);
+    std::fs::write(site.plugin_path("truncated"), truncated).unwrap();
+    std::fs::write(site.plugin_path("core"), b"\0asm\x01\0\0\0").unwrap();
+    site.install("future");
+    site.install("no-manifest");
+    site.install_as("notes", "renamed");
+
+    let expect = [
+        ("garbage", "not a WebAssembly file"),
+        ("truncated", "not a valid WebAssembly component"),
+        ("core", "a core WebAssembly module, not a component"),
+        (
+            "future",
+            "built against wasmdesk:plugin@1.0.0; this host speaks wasmdesk:plugin@0.1.x",
+        ),
+        ("no-manifest", "exports no wasmdesk:plugin/manifest"),
+        ("renamed", "rename the file to notes.wasm"),
+    ];
+    for (id, reason) in expect {
+        let (state, note) = status(&site, id);
+        assert_eq!(state, "rejected", "{id}");
+        assert!(
+            note.contains(reason),
+            "{id}: {note:?} should contain {reason:?}"
+        );
+    }
+    let run = site.run(&["--json", "plugin", "enable", "garbage", "--yes"]);
+    assert_eq!(run.code, 8, "{run:?}");
+    assert!(
+        run.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("rejected")
+    );
+    assert_eq!(
+        site.call("notes.add", json!({"text": "still works"}))
+            .ok()
+            .json()["id"],
+        1
+    );
+    let human = site.run(&["plugin", "list"]).ok();
+    assert!(human.stdout.contains("garbage") && human.stdout.contains("rejected"));
+}
+
+#[test]
+fn a_changed_file_is_not_run_until_approved_again() {
+    let site = TestSite::with(&["notes"]);
+    // Same id, different bytes: the approval was for the old binary.
+    let mut bytes = std::fs::read(crate::support::artifact("notes")).unwrap();
+    // A custom section appended to a component is still a valid component.
+    bytes.extend_from_slice(&[0, 6, 5, b'x', b'-', b'p', b'a', b'd']);
+    std::fs::write(site.plugin_path("notes"), bytes).unwrap();
+    let (state, note) = status(&site, "notes");
+    assert_eq!(state, "pending");
+    assert!(note.contains("changed since it was approved"), "{note}");
+    let (_, error) = site.call_err("notes.list", json!({}));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed since it was approved")
+    );
+    site.run(&["plugin", "enable", "notes", "--yes"]).ok();
+    site.call("notes.list", json!({})).ok();
+}
+
+#[test]
+fn a_missing_file_is_reported_and_can_be_removed() {
+    let site = TestSite::with(&["notes"]);
+    std::fs::remove_file(site.plugin_path("notes")).unwrap();
+    let (state, note) = status(&site, "notes");
+    assert_eq!(state, "missing");
+    assert!(note.contains("plugin remove notes"));
+    site.run(&["plugin", "remove", "notes", "--yes"]).ok();
+    let list: Value = site.run(&["--json", "plugin", "list"]).ok().json();
+    assert_eq!(list["plugins"], json!([]));
+}
+
+#[test]
+fn limits_are_validated_and_can_be_reset() {
+    let site = TestSite::with(&["notes"]);
+    let run = site.run(&["--json", "plugin", "limits", "notes", "--memory-mib", "0"]);
+    assert_eq!(run.code, 2);
+    let limits = site
+        .run(&[
+            "--json",
+            "plugin",
+            "limits",
+            "notes",
+            "--deadline-ms",
+            "250",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        limits["limits"],
+        json!({"memory_mib": 64, "deadline_ms": 250})
+    );
+    let limits = site
+        .run(&["--json", "plugin", "limits", "notes", "--reset"])
+        .ok()
+        .json();
+    assert_eq!(
+        limits["limits"],
+        json!({"memory_mib": 64, "deadline_ms": 5000})
+    );
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `wasmdesk` binary, real plugins built for
+//! wasm32-wasip2 (tests/artifacts), real SQLite files. One test binary,
+//! a module per area, because every test binary links wasmtime.
+
+mod capabilities;
+mod cli;
+mod lifecycle;
+mod sandbox;
+mod support;

@@ -1,0 +1,132 @@
+//! Limits and isolation: traps roll back, deadlines and memory caps stop a
+//! plugin, and WASI grants nothing.
+
+use serde_json::json;
+
+use crate::support::TestSite;
+
+#[test]
+fn a_plugin_that_traps_halfway_through_its_writes_leaves_no_row_behind() {
+    let site = TestSite::with(&["probe"]);
+    let (code, error) = site.call_err(
+        "probe.batch",
+        json!({"statements": [
+            "INSERT INTO probe__items (v) VALUES ('one')",
+            "INSERT INTO probe__items (v) VALUES ('two')",
+        ], "then": "panic"}),
+    );
+    assert_eq!(error["code"], "plugin_fault");
+    assert_eq!(code, 6);
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("plugin \"probe\" crashed in command batch"),
+        "{message}"
+    );
+    assert!(
+        message.contains("panicking after its writes"),
+        "the panic message is reported: {message}"
+    );
+    assert_eq!(site.count("probe__items"), 0);
+    let log = std::fs::read_to_string(site.root.join("logs/probe.log")).unwrap();
+    assert!(log.contains("panicking after its writes"), "{log}");
+}
+
+#[test]
+fn a_command_that_returns_an_error_leaves_no_row_behind() {
+    let site = TestSite::with(&["probe"]);
+    let (_, error) = site.call_err(
+        "probe.batch",
+        json!({"statements": ["INSERT INTO probe__items (v) VALUES ('x')"], "then": "fail"}),
+    );
+    assert_eq!(error["code"], "plugin_fault");
+    assert_eq!(site.count("probe__items"), 0);
+    site.call(
+        "probe.batch",
+        json!({"statements": ["INSERT INTO probe__items (v) VALUES ('x')"]}),
+    )
+    .ok();
+    assert_eq!(site.count("probe__items"), 1);
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_at_its_deadline_and_the_host_answers_the_next_call() {
+    let site = TestSite::with(&["spinner"]);
+    site.run(&["plugin", "limits", "spinner", "--deadline-ms", "300"])
+        .ok();
+    let started = std::time::Instant::now();
+    let (code, error) = site.call_err("spinner.loop", json!({}));
+    assert_eq!(error["code"], "deadline_exceeded");
+    assert_eq!(code, 7);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("deadline of 300 ms")
+    );
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "stopped, not run to the test's end"
+    );
+    assert_eq!(
+        site.count("spinner__marks"),
+        0,
+        "the write before the loop was rolled back"
+    );
+    assert_eq!(
+        site.call("spinner.ping", json!({})).ok().json(),
+        json!({"pong": true})
+    );
+}
+
+#[test]
+fn a_runaway_query_is_interrupted_at_the_deadline() {
+    let site = TestSite::with(&["spinner"]);
+    site.run(&["plugin", "limits", "spinner", "--deadline-ms", "300"])
+        .ok();
+    let (_, error) = site.call_err("spinner.slow-sql", json!({}));
+    assert_eq!(error["code"], "deadline_exceeded");
+    assert_eq!(site.count("spinner__marks"), 0);
+}
+
+#[test]
+fn a_plugin_that_grows_memory_past_its_cap_is_stopped() {
+    let site = TestSite::with(&["hog"]);
+    site.run(&["plugin", "limits", "hog", "--memory-mib", "16"])
+        .ok();
+    let (code, error) = site.call_err("hog.grow", json!({"mib": 64}));
+    assert_eq!(error["code"], "plugin_fault");
+    assert_eq!(code, 6);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("memory cap of 16 MiB"),
+        "{error}"
+    );
+    // Within its cap it runs.
+    let ok = site.call("hog.grow", json!({"mib": 4})).ok().json();
+    assert_eq!(ok["allocated_mib"], 4);
+}
+
+#[test]
+fn a_plugin_gets_no_files_no_environment_no_arguments_and_no_network() {
+    let site = TestSite::with(&["snoop"]);
+    let secret = site.root.join("site.db");
+    let out = site
+        .call("snoop.escape", json!({"path": secret.to_str().unwrap()}))
+        .ok()
+        .json();
+    assert_eq!(out["file_ok"], false, "{out}");
+    assert_eq!(out["dir_ok"], false);
+    assert_eq!(out["write_ok"], false);
+    assert_eq!(out["env"], json!([]));
+    assert_eq!(out["args"], json!([]));
+    assert_eq!(out["tcp_ok"], false, "{out}");
+    assert!(!site.root.join("escaped.txt").exists());
+    let log = std::fs::read_to_string(site.root.join("logs/snoop.log")).unwrap();
+    assert!(
+        log.contains("stdout") && log.contains("snoop was here"),
+        "{log}"
+    );
+    assert!(log.contains("snoop on stderr"), "{log}");
+}

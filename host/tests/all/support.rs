@@ -1,0 +1,160 @@
+//! A fresh site in a temp dir, driven through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+pub struct TestSite {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+/// What one `wasmdesk` run returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout as JSON (for `--json` runs and `call`).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    /// The JSON error a `--json` run printed on stderr.
+    pub fn error(&self) -> Value {
+        let v: Value = serde_json::from_str(&self.stderr)
+            .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {self:?}"));
+        v["error"].clone()
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "wasmdesk failed: {self:?}");
+        self
+    }
+}
+
+/// Path of a built guest by plugin id.
+pub fn artifact(id: &str) -> &'static str {
+    test_artifacts::ALL
+        .iter()
+        .find(|(name, _)| *name == id)
+        .map(|(_, path)| *path)
+        .unwrap_or_else(|| panic!("no guest named {id}"))
+}
+
+impl TestSite {
+    /// A new, initialised site.
+    pub fn new() -> TestSite {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("site");
+        let site = TestSite { _dir: dir, root };
+        site.run(&["init"]).ok();
+        site
+    }
+
+    /// A site with these plugins copied in and enabled.
+    pub fn with(plugins: &[&str]) -> TestSite {
+        let site = TestSite::new();
+        for id in plugins {
+            site.install(id);
+            site.run(&["plugin", "enable", id, "--yes"]).ok();
+        }
+        site
+    }
+
+    /// Copy a built guest into plugins/ as ID.wasm (pending).
+    pub fn install(&self, id: &str) {
+        self.install_as(id, id);
+    }
+
+    pub fn install_as(&self, id: &str, file_id: &str) {
+        std::fs::copy(artifact(id), self.plugin_path(file_id)).expect("copy plugin");
+    }
+
+    pub fn plugin_path(&self, id: &str) -> PathBuf {
+        self.root.join("plugins").join(format!("{id}.wasm"))
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.root.join("site.db")
+    }
+
+    /// Run `wasmdesk --site ROOT ARGS...`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_in(&self.root, args)
+    }
+
+    /// `wasmdesk call PLUGIN.COMMAND JSON`.
+    pub fn call(&self, op: &str, args: Value) -> Run {
+        self.run(&["call", op, &args.to_string()])
+    }
+
+    /// `wasmdesk --json call ...`, expected to fail: its error object.
+    #[track_caller]
+    pub fn call_err(&self, op: &str, args: Value) -> (i32, Value) {
+        let run = self.run(&["--json", "call", op, &args.to_string()]);
+        assert_ne!(run.code, 0, "expected {op} to fail: {run:?}");
+        (run.code, run.error())
+    }
+
+    /// Run SQL through the probe plugin.
+    pub fn probe(&self, sql: &str) -> Run {
+        self.call("probe.exec", serde_json::json!({ "sql": sql }))
+    }
+
+    /// Open the site database directly, as an auditor would.
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.db_path()).expect("open site.db")
+    }
+
+    /// Rows of `table` in the site database (0 when it does not exist).
+    pub fn count(&self, table: &str) -> i64 {
+        let conn = self.sqlite();
+        let exists: bool = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if !exists {
+            return 0;
+        }
+        conn.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+
+    pub fn table_exists(&self, table: &str) -> bool {
+        self.sqlite()
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_schema WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+}
+
+pub fn run_in(site: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+        .arg("--site")
+        .arg(site)
+        .args(args)
+        .env_remove("WASMDESK_SITE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run wasmdesk");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -1,0 +1,58 @@
+//! The `tickets` plugin: the helpdesk's core. Customers identified by
+//! e-mail, tickets, and their message threads, in the `tickets__` namespace.
+
+wit_bindgen::generate!({
+    inline: r#"
+        package wasmdesk-plugins:tickets;
+        world tickets {
+            include wasmdesk:plugin/base@0.1.0;
+            export wasmdesk:plugin/lifecycle@0.1.0;
+            export wasmdesk:plugin/commands@0.1.0;
+        }
+    "#,
+    path: "../../wit",
+    generate_all,
+});
+
+mod commands;
+mod db;
+mod plugin_manifest;
+mod schema;
+
+use exports::wasmdesk::plugin::commands::{CommandError, Guest as Commands};
+use exports::wasmdesk::plugin::lifecycle::Guest as Lifecycle;
+use exports::wasmdesk::plugin::manifest::{Guest as ManifestExport, PluginManifest};
+
+struct Tickets;
+
+impl ManifestExport for Tickets {
+    fn get() -> PluginManifest {
+        plugin_manifest::manifest()
+    }
+}
+
+impl Lifecycle for Tickets {
+    fn setup(previous: Option<String>) -> Result<(), String> {
+        schema::setup(previous.as_deref())
+    }
+}
+
+impl Commands for Tickets {
+    fn run(name: String, args: String) -> Result<String, CommandError> {
+        let args: serde_json::Value = serde_json::from_str(&args)
+            .map_err(|e| CommandError::BadRequest(format!("arguments are not JSON: {e}")))?;
+        let result = match name.as_str() {
+            "create" => commands::create(&args)?,
+            "get" => commands::get(&args)?,
+            "list" => commands::list(&args)?,
+            other => {
+                return Err(CommandError::BadRequest(format!(
+                    "tickets has no command {other:?}"
+                )));
+            }
+        };
+        Ok(result.to_string())
+    }
+}
+
+export!(Tickets);

@@ -1,0 +1,213 @@
+//! `cargo xtask`: dist, demo, test. Each installs what it needs (the
+//! wasm32-wasip2 target) before it starts.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("dist") => dist().map(drop),
+        Some("demo") => demo(),
+        Some("test") => test(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <dist|demo|test>\n");
+            eprintln!("  dist   build dist/wasmdesk and dist/plugins/*.wasm (release)");
+            eprintln!("  demo   build, then run a short scenario on a fresh demo site");
+            eprintln!("  test   run every test (unit and end-to-end)");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// Install the wasm32-wasip2 target through rustup when it is missing.
+fn ensure_wasm_target() -> Result<()> {
+    let output = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output()
+        .context("cannot run rustc")?;
+    let libdir = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if output.status.success() && Path::new(&libdir).is_dir() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the {WASM_TARGET} target with rustup");
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+        .context("cannot install the wasm32-wasip2 target; install rustup, then run: rustup target add wasm32-wasip2")
+}
+
+/// First-party plugin crates: every folder under plugins/.
+fn first_party_plugins() -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root().join("plugins"))? {
+        let path = entry?.path();
+        if path.join("Cargo.toml").is_file() {
+            names.push(
+                path.file_name()
+                    .expect("a folder has a name")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Build the release binary and the first-party plugins into dist/.
+fn dist() -> Result<PathBuf> {
+    ensure_wasm_target()?;
+    let root = root();
+    run(cargo().args(["build", "--release", "-p", "wasmdesk"]))?;
+    let plugins = first_party_plugins()?;
+    let mut build = cargo();
+    build.args(["build", "--release", "--target", WASM_TARGET]);
+    for name in &plugins {
+        build.args(["-p", name]);
+    }
+    run(&mut build)?;
+
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let dist = root.join("dist");
+    let _ = std::fs::remove_dir_all(&dist);
+    std::fs::create_dir_all(dist.join("plugins"))?;
+    std::fs::copy(target.join("release/wasmdesk"), dist.join("wasmdesk"))
+        .context("copy the wasmdesk binary")?;
+    for name in &plugins {
+        let built = target
+            .join(WASM_TARGET)
+            .join("release")
+            .join(format!("{}.wasm", name.replace('-', "_")));
+        std::fs::copy(&built, dist.join("plugins").join(format!("{name}.wasm")))
+            .with_context(|| format!("copy {}", built.display()))?;
+    }
+    eprintln!(
+        "xtask: dist/wasmdesk and dist/plugins/{{{}}}.wasm are ready",
+        plugins.join(",")
+    );
+    Ok(dist)
+}
+
+/// Build, then show a site owner's first minutes on a fresh demo site.
+fn demo() -> Result<()> {
+    let dist = dist()?;
+    let site = root().join("demo-site");
+    let _ = std::fs::remove_dir_all(&site);
+    let bin = dist.join("wasmdesk");
+    let wasmdesk = |args: &[&str], expect_ok: bool| -> Result<()> {
+        println!(
+            "\n$ wasmdesk {}",
+            args.iter()
+                .map(|a| shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let status = Command::new(&bin)
+            .args(args)
+            .env("WASMDESK_SITE", &site)
+            .status()?;
+        if status.success() != expect_ok {
+            bail!("wasmdesk {args:?} exited with {status}, which the demo did not expect");
+        }
+        Ok(())
+    };
+    println!("# A fresh site in {}", site.display());
+    wasmdesk(&["init"], true)?;
+    for name in first_party_plugins()? {
+        std::fs::copy(
+            dist.join("plugins").join(format!("{name}.wasm")),
+            site.join("plugins").join(format!("{name}.wasm")),
+        )?;
+    }
+    println!("\n# Plugins dropped into plugins/ wait for approval");
+    wasmdesk(&["plugin", "list"], true)?;
+    wasmdesk(&["plugin", "inspect", "reports"], true)?;
+    wasmdesk(&["plugin", "enable", "tickets", "--yes"], true)?;
+    wasmdesk(&["plugin", "enable", "reports", "--yes"], true)?;
+    println!("\n# The helpdesk at work");
+    wasmdesk(
+        &[
+            "call",
+            "tickets.create",
+            r#"{"email": "ada@example.com", "name": "Ada", "subject": "Invoice missing", "body": "I did not get my invoice for March."}"#,
+        ],
+        true,
+    )?;
+    wasmdesk(
+        &[
+            "call",
+            "tickets.create",
+            r#"{"email": "grace@example.com", "subject": "Login fails", "body": "My password is refused.", "priority": "high"}"#,
+        ],
+        true,
+    )?;
+    wasmdesk(&["call", "tickets.list", r#"{"limit": 10}"#], true)?;
+    wasmdesk(&["call", "reports.summary"], true)?;
+    println!("\n# Capabilities are enforced: without its grant, reports is refused");
+    wasmdesk(
+        &["plugin", "revoke", "reports", "read:tickets__tickets"],
+        true,
+    )?;
+    wasmdesk(&["call", "reports.summary"], false)?;
+    wasmdesk(
+        &["plugin", "grant", "reports", "read:tickets__tickets"],
+        true,
+    )?;
+    wasmdesk(&["call", "reports.summary"], true)?;
+    println!(
+        "\n# Done. Explore with: WASMDESK_SITE={} dist/wasmdesk plugin list",
+        site.display()
+    );
+    Ok(())
+}
+
+fn shell_quote(arg: &str) -> String {
+    if arg
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:=".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// Every test: unit tests and the end-to-end suite on real plugins.
+fn test(extra: &[String]) -> Result<()> {
+    ensure_wasm_target()?;
+    // The default members: host, xtask and tests/artifacts (whose build
+    // script builds the guests for wasm32-wasip2).
+    run(cargo().arg("test").args(extra))
+}
