@@ -66,6 +66,27 @@ fn ensure_wasm_target() -> Result<()> {
         .context("cannot install the wasm32-wasip2 target; install rustup, then run: rustup target add wasm32-wasip2")
 }
 
+/// Install php-cli through apt-get when `php` is missing (the bridge tests
+/// run the PHP client with the real php command line).
+fn ensure_php() -> Result<()> {
+    if Command::new("php")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Ok(());
+    }
+    eprintln!("xtask: installing php-cli with apt-get");
+    let apt = |args: &[&str]| {
+        run(Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    apt(&["update", "-qq"])
+        .and_then(|()| apt(&["install", "-y", "-qq", "php-cli"]))
+        .context("cannot install php-cli; install it yourself with: apt-get install php-cli")
+}
+
 /// First-party plugin crates: every folder under plugins/.
 fn first_party_plugins() -> Result<Vec<String>> {
     let mut names = Vec::new();
@@ -207,6 +228,7 @@ fn shell_quote(arg: &str) -> String {
 /// Every test: unit tests and the end-to-end suite on real plugins.
 fn test(extra: &[String]) -> Result<()> {
     ensure_wasm_target()?;
+    ensure_php()?;
     // The default members: host, xtask and tests/artifacts (whose build
     // script builds the guests for wasm32-wasip2).
     run(cargo().arg("test").args(extra))

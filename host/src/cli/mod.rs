@@ -39,6 +39,8 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Run a plugin command: wasmdesk call tickets.create '{"email": ...}'.
     Call(CallArgs),
+    /// Answer JSON requests, one per line on stdin, until EOF (for PHP/CMS sites).
+    Bridge,
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +148,13 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Plugin(command) => {
             let mut site = Site::open(&cli.site)?;
             run_plugin(&mut site, command, json)?;
+        }
+        Command::Bridge => {
+            let mut site = Site::open(&cli.site)?;
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            crate::bridge::serve(&mut site, stdin, stdout)
+                .map_err(|e| Error::io("the bridge lost its stdin or stdout", e))?;
         }
         Command::Call(args) => {
             let (plugin, command) = args.op.split_once('.').ok_or_else(|| {

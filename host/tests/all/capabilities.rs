@@ -263,3 +263,25 @@ fn common_table_expressions_work_but_tables_outside_every_namespace_stay_closed(
         "pragma_table_info",
     );
 }
+
+#[test]
+fn a_revoke_takes_effect_in_a_long_running_host() {
+    // One Site, as the bridge keeps it: cached statements were authorized
+    // under the old grants and must be checked again.
+    let site = site();
+    let mut host = wasmdesk::Site::open(&site.root).unwrap();
+    let read = json!({"sql": "SELECT text FROM notes__notes"}).to_string();
+    let cap = |s: &str| s.parse::<wasmdesk::store::Capability>().unwrap();
+    host.grant("probe", &[cap("read:notes__notes")]).unwrap();
+    assert_eq!(
+        host.call("probe", "exec", &read).unwrap()["rows"],
+        json!([["secret"]])
+    );
+    host.revoke("probe", &[cap("read:notes__notes")]).unwrap();
+    let error = host.call("probe", "exec", &read).unwrap_err();
+    assert_eq!(
+        error.code(),
+        wasmdesk::ErrorCode::CapabilityDenied,
+        "{error}"
+    );
+}

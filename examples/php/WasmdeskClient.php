@@ -1,0 +1,90 @@
+<?php
+/**
+ * A small client for the wasmdesk bridge (docs/bridge.md): one long-lived
+ * `wasmdesk bridge` process, JSON lines in and out.
+ */
+
+/** An error response from the bridge; `errorCode` is the stable code. */
+class WasmdeskException extends RuntimeException
+{
+    /** @var string bad_request, unknown_op, capability_denied, plugin_fault, ... */
+    public $errorCode;
+
+    public function __construct(string $errorCode, string $message)
+    {
+        parent::__construct($message);
+        $this->errorCode = $errorCode;
+    }
+}
+
+class WasmdeskClient
+{
+    private $process;
+    private $stdin;
+    private $stdout;
+    private $nextId = 1;
+
+    /**
+     * @param string $binary path to the wasmdesk binary
+     * @param string $site   path to the site folder
+     */
+    public function __construct(string $binary, string $site)
+    {
+        if (!is_executable($binary)) {
+            throw new WasmdeskException('internal', "wasmdesk binary not found or not executable: $binary");
+        }
+        $command = [$binary, '--site', $site, 'bridge'];
+        $descriptors = [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']];
+        $this->process = proc_open($command, $descriptors, $pipes);
+        if (!is_resource($this->process)) {
+            throw new WasmdeskException('internal', "cannot start $binary");
+        }
+        [$this->stdin, $this->stdout, $stderr] = $pipes;
+        fclose($stderr);
+    }
+
+    /**
+     * Run an op ("tickets.create", "site.info", ...) and return its result.
+     *
+     * @throws WasmdeskException with the bridge's error code
+     */
+    public function call(string $op, array $args = [])
+    {
+        $id = $this->nextId++;
+        $request = json_encode(['id' => $id, 'op' => $op, 'args' => (object) $args], JSON_UNESCAPED_SLASHES);
+        if (fwrite($this->stdin, $request . "\n") === false) {
+            throw new WasmdeskException('internal', 'the wasmdesk bridge is not running');
+        }
+        fflush($this->stdin);
+        $line = fgets($this->stdout);
+        if ($line === false) {
+            throw new WasmdeskException('internal', 'the wasmdesk bridge closed its output (is the site path right?)');
+        }
+        $response = json_decode($line, true);
+        if (!is_array($response) || ($response['id'] ?? null) !== $id) {
+            throw new WasmdeskException('internal', 'unexpected bridge response: ' . trim($line));
+        }
+        if (!$response['ok']) {
+            throw new WasmdeskException($response['error']['code'], $response['error']['message']);
+        }
+        return $response['result'];
+    }
+
+    public function close(): void
+    {
+        if (is_resource($this->stdin)) {
+            fclose($this->stdin);
+        }
+        if (is_resource($this->stdout)) {
+            fclose($this->stdout);
+        }
+        if (is_resource($this->process)) {
+            proc_close($this->process);
+        }
+    }
+
+    public function __destruct()
+    {
+        $this->close();
+    }
+}

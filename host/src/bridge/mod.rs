@@ -1,0 +1,69 @@
+//! `wasmdesk bridge`: JSON lines for PHP/CMS callers. One request per line
+//! on stdin, one response per line on stdout, until EOF (docs/bridge.md).
+
+mod protocol;
+
+use std::io::{BufRead, Write};
+
+pub use protocol::{PROTOCOL_VERSION, Request, Response};
+
+use crate::error::Error;
+use crate::site::Site;
+
+/// Answer requests from `input` on `output` until EOF. A malformed line
+/// gets a `bad_request` response; the bridge then goes on with the next.
+pub fn serve(site: &mut Site, input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
+    for line in input.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let response = match protocol::parse(&line) {
+            Ok(request) => {
+                let id = request.id.clone();
+                match handle(site, request) {
+                    Ok(result) => Response::ok(id, result),
+                    Err(error) => Response::error(id, &error),
+                }
+            }
+            Err(error) => Response::error(protocol::id_of(&line), &error),
+        };
+        serde_json::to_writer(&mut output, &response)?;
+        output.write_all(b"\n")?;
+        output.flush()?;
+    }
+    Ok(())
+}
+
+/// Run one request against the site.
+pub fn handle(site: &mut Site, request: Request) -> Result<serde_json::Value, Error> {
+    match request.op.as_str() {
+        "site.info" => Ok(serde_json::json!({
+            "protocol": PROTOCOL_VERSION,
+            "wasmdesk": env!("CARGO_PKG_VERSION"),
+            "site": site.paths().root.display().to_string(),
+            "plugins": site.plugins()?.iter().filter(|p| p.status == crate::registry::Status::Enabled).map(|p| p.id.clone()).collect::<Vec<_>>(),
+        })),
+        "plugin.list" => {
+            let plugins = site.plugins()?;
+            Ok(serde_json::json!(plugins
+                .iter()
+                .map(|p| serde_json::json!({
+                    "id": p.id,
+                    "status": p.status,
+                    "version": p.manifest.as_ref().map(|m| m.version.clone()),
+                    "note": p.note,
+                    "commands": p.manifest.as_ref().map(|m| m.commands.iter().map(|c| c.name.clone()).collect::<Vec<_>>()).unwrap_or_default(),
+                }))
+                .collect::<Vec<_>>()))
+        }
+        op => {
+            let Some((plugin, command)) = op.split_once('.') else {
+                return Err(Error::UnknownOp(format!(
+                    "unknown op {op:?}: use PLUGIN.COMMAND, site.info or plugin.list"
+                )));
+            };
+            site.call(plugin, command, &request.args.to_string())
+        }
+    }
+}

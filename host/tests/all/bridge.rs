@@ -1,0 +1,226 @@
+//! The JSON-lines bridge for PHP/CMS callers: protocol, error shapes,
+//! concurrent writers, and the PHP client run by the real php-cli.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::support::TestSite;
+
+/// Feed `lines` to one bridge process and return its response lines.
+fn bridge(site: &TestSite, lines: &[String]) -> Vec<Value> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+        .arg("--site")
+        .arg(&site.root)
+        .arg("bridge")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the bridge");
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "bridge exited with {:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("response {l:?} is not JSON: {e}"))
+        })
+        .collect()
+}
+
+#[test]
+fn each_request_line_gets_one_response_line_in_order_with_its_id_and_version() {
+    let site = TestSite::with(&["tickets"]);
+    let responses = bridge(
+        &site,
+        &[
+            json!({"id": "a", "op": "tickets.create", "args": {"email": "ada@example.com", "subject": "Hi", "body": "Help"}}).to_string(),
+            json!({"id": 2, "op": "tickets.get", "args": {"id": 1}}).to_string(),
+            json!({"id": [3], "op": "site.info"}).to_string(),
+            json!({"id": 4, "op": "plugin.list"}).to_string(),
+        ],
+    );
+    assert_eq!(responses.len(), 4);
+    for r in &responses {
+        assert_eq!(r["v"], 1, "{r}");
+        assert_eq!(r["ok"], true, "{r}");
+    }
+    assert_eq!(responses[0]["id"], "a");
+    assert_eq!(responses[0]["result"]["email"], "ada@example.com");
+    assert_eq!(responses[1]["result"]["messages"][0]["body"], "Help");
+    assert_eq!(responses[2]["id"], json!([3]));
+    assert_eq!(responses[2]["result"]["protocol"], 1);
+    assert_eq!(responses[2]["result"]["plugins"], json!(["tickets"]));
+    assert_eq!(
+        responses[3]["result"][0]["commands"],
+        json!(["create", "get", "list"])
+    );
+}
+
+#[test]
+fn malformed_lines_get_bad_request_and_the_bridge_goes_on() {
+    let site = TestSite::with(&["tickets"]);
+    let responses = bridge(
+        &site,
+        &[
+            "this is not json".to_string(),
+            r#"{"id": 7, "args": {}}"#.to_string(),
+            r#"{"id": 8, "op": "tickets.get", "args": [1]}"#.to_string(),
+            json!({"id": 9, "op": "tickets.list"}).to_string(),
+        ],
+    );
+    assert_eq!(responses.len(), 4);
+    assert_eq!(responses[0]["id"], Value::Null);
+    for r in &responses[..3] {
+        assert_eq!(r["ok"], false);
+        assert_eq!(r["error"]["code"], "bad_request", "{r}");
+    }
+    assert_eq!(responses[1]["id"], 7);
+    assert_eq!(responses[3]["ok"], true);
+}
+
+#[test]
+fn errors_carry_the_stable_codes() {
+    let site = TestSite::with(&["tickets", "reports"]);
+    site.run(&["plugin", "revoke", "reports", "read:tickets__tickets"])
+        .ok();
+    let responses = bridge(
+        &site,
+        &[
+            json!({"id": 1, "op": "nope"}).to_string(),
+            json!({"id": 2, "op": "tickets.nope"}).to_string(),
+            json!({"id": 3, "op": "tickets.get", "args": {"id": 404}}).to_string(),
+            json!({"id": 4, "op": "reports.summary"}).to_string(),
+            json!({"id": 5, "op": "tickets.create", "args": {"email": "x"}}).to_string(),
+        ],
+    );
+    let codes: Vec<&str> = responses
+        .iter()
+        .map(|r| r["error"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "unknown_op",
+            "unknown_op",
+            "not_found",
+            "capability_denied",
+            "bad_request"
+        ]
+    );
+}
+
+#[test]
+fn eight_concurrent_bridges_never_see_a_locked_database_and_lose_no_write() {
+    let site = TestSite::with(&["tickets"]);
+    const WORKERS: usize = 8;
+    const EACH: usize = 25;
+    let handles: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let root = site.root.clone();
+            std::thread::spawn(move || {
+                let mut child = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+                    .arg("--site")
+                    .arg(&root)
+                    .arg("bridge")
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let mut stdin = child.stdin.take().unwrap();
+                for i in 0..EACH {
+                    let create = json!({"id": i, "op": "tickets.create", "args": {
+                        "email": format!("worker{w}@example.com"), "subject": format!("#{i}"), "body": "concurrent"}});
+                    writeln!(stdin, "{create}").unwrap();
+                    writeln!(stdin, "{}", json!({"id": i, "op": "tickets.list", "args": {"limit": 5}})).unwrap();
+                }
+                drop(stdin);
+                let output = child.wait_with_output().unwrap();
+                String::from_utf8(output.stdout).unwrap()
+            })
+        })
+        .collect();
+    for handle in handles {
+        let out = handle.join().unwrap();
+        assert_eq!(out.lines().count(), EACH * 2);
+        for line in out.lines() {
+            let r: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(r["ok"], true, "{r}");
+        }
+    }
+    assert_eq!(site.count("tickets__tickets"), (WORKERS * EACH) as i64);
+    assert_eq!(site.count("tickets__customers"), WORKERS as i64);
+}
+
+#[test]
+fn the_php_client_turns_error_responses_into_exceptions() {
+    let php = which_php();
+    let site = TestSite::with(&["tickets"]);
+    let client = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/php/WasmdeskClient.php"
+    );
+    let script = format!(
+        r#"<?php
+require {client:?};
+$w = new WasmdeskClient({bin:?}, {site:?});
+$t = $w->call('tickets.create', ['email' => 'php@example.com', 'subject' => 'From PHP', 'body' => 'Hello']);
+$info = $w->call('site.info');
+try {{
+    $w->call('tickets.get', ['id' => 999]);
+    $caught = 'none';
+}} catch (WasmdeskException $e) {{
+    $caught = $e->errorCode;
+}}
+echo json_encode(['id' => $t['id'], 'subject' => $t['subject'], 'protocol' => $info['protocol'], 'caught' => $caught]);
+"#,
+        bin = env!("CARGO_BIN_EXE_wasmdesk"),
+        site = site.root.display().to_string(),
+    );
+    let output = Command::new(php)
+        .arg("-r")
+        .arg(script.trim_start_matches("<?php\n"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "php failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "php printed {:?} ({e})",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    assert_eq!(
+        result,
+        json!({"id": 1, "subject": "From PHP", "protocol": 1, "caught": "not_found"})
+    );
+    assert_eq!(site.count("tickets__tickets"), 1);
+}
+
+/// The php command line; `cargo xtask test` installs php-cli when missing.
+fn which_php() -> &'static str {
+    let found = Command::new("php")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "php-cli is not installed: run `cargo xtask test` (it installs php-cli), or: apt-get install php-cli"
+    );
+    "php"
+}
