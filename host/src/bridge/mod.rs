@@ -5,10 +5,13 @@ mod protocol;
 
 use std::io::{BufRead, Write};
 
+use serde_json::{Value, json};
+
 pub use protocol::{PROTOCOL_VERSION, Request, Response};
 
 use crate::error::Error;
-use crate::site::Site;
+use crate::registry::Status;
+use crate::site::{CallOutput, Site};
 
 /// Answer requests from `input` on `output` until EOF. A malformed line
 /// gets a `bad_request` response; the bridge then goes on with the next.
@@ -22,7 +25,7 @@ pub fn serve(site: &mut Site, input: impl BufRead, mut output: impl Write) -> st
             Ok(request) => {
                 let id = request.id.clone();
                 match handle(site, request) {
-                    Ok(result) => Response::ok(id, result),
+                    Ok(output) => Response::ok(id, output.result, output.warnings),
                     Err(error) => Response::error(id, &error),
                 }
             }
@@ -36,26 +39,42 @@ pub fn serve(site: &mut Site, input: impl BufRead, mut output: impl Write) -> st
 }
 
 /// Run one request against the site.
-pub fn handle(site: &mut Site, request: Request) -> Result<serde_json::Value, Error> {
-    match request.op.as_str() {
-        "site.info" => Ok(serde_json::json!({
-            "protocol": PROTOCOL_VERSION,
-            "wasmdesk": env!("CARGO_PKG_VERSION"),
-            "site": site.paths().root.display().to_string(),
-            "plugins": site.plugins()?.iter().filter(|p| p.status == crate::registry::Status::Enabled).map(|p| p.id.clone()).collect::<Vec<_>>(),
-        })),
+pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
+    let result = match request.op.as_str() {
+        "site.info" => {
+            let enabled: Vec<String> = site
+                .plugins()?
+                .into_iter()
+                .filter(|p| p.status == Status::Enabled)
+                .map(|p| p.id)
+                .collect();
+            json!({
+                "protocol": PROTOCOL_VERSION,
+                "wasmdesk": env!("CARGO_PKG_VERSION"),
+                "site": site.paths().root.display().to_string(),
+                "plugins": enabled,
+            })
+        }
         "plugin.list" => {
-            let plugins = site.plugins()?;
-            Ok(serde_json::json!(plugins
+            let plugins: Vec<Value> = site
+                .plugins()?
                 .iter()
-                .map(|p| serde_json::json!({
-                    "id": p.id,
-                    "status": p.status,
-                    "version": p.manifest.as_ref().map(|m| m.version.clone()),
-                    "note": p.note,
-                    "commands": p.manifest.as_ref().map(|m| m.commands.iter().map(|c| c.name.clone()).collect::<Vec<_>>()).unwrap_or_default(),
-                }))
-                .collect::<Vec<_>>()))
+                .map(|p| {
+                    let commands: Vec<&str> = p
+                        .manifest
+                        .as_ref()
+                        .map(|m| m.commands.iter().map(|c| c.name.as_str()).collect())
+                        .unwrap_or_default();
+                    json!({
+                        "id": p.id,
+                        "status": p.status,
+                        "version": p.manifest.as_ref().map(|m| m.version.clone()),
+                        "note": p.note,
+                        "commands": commands,
+                    })
+                })
+                .collect();
+            json!(plugins)
         }
         op => {
             let Some((plugin, command)) = op.split_once('.') else {
@@ -63,7 +82,11 @@ pub fn handle(site: &mut Site, request: Request) -> Result<serde_json::Value, Er
                     "unknown op {op:?}: use PLUGIN.COMMAND, site.info or plugin.list"
                 )));
             };
-            site.call(plugin, command, &request.args.to_string())
+            return site.call(plugin, command, &request.args.to_string());
         }
-    }
+    };
+    Ok(CallOutput {
+        result,
+        warnings: vec![],
+    })
 }

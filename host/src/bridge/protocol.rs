@@ -33,6 +33,9 @@ pub struct Response {
     pub result: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorBody>,
+    /// Action handlers that failed after the command committed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -42,13 +45,14 @@ pub struct ErrorBody {
 }
 
 impl Response {
-    pub fn ok(id: Value, result: Value) -> Response {
+    pub fn ok(id: Value, result: Value, warnings: Vec<String>) -> Response {
         Response {
             v: PROTOCOL_VERSION,
             id,
             ok: true,
             result: Some(result),
             error: None,
+            warnings,
         }
     }
 
@@ -62,6 +66,7 @@ impl Response {
                 code: error.code().as_str(),
                 message: error.to_string(),
             }),
+            warnings: vec![],
         }
     }
 }

@@ -164,9 +164,13 @@ fn run(cli: Cli) -> Result<(), Error> {
                 ))
             })?;
             let mut site = Site::open(&cli.site)?;
-            let result = site.call(plugin, command, &args.args)?;
-            let pretty = serde_json::to_string_pretty(&result).expect("a JSON value serializes");
-            output::print(json, result, || pretty);
+            let output = site.call(plugin, command, &args.args)?;
+            for warning in &output.warnings {
+                eprintln!("wasmdesk: warning: {warning}");
+            }
+            let pretty =
+                serde_json::to_string_pretty(&output.result).expect("a JSON value serializes");
+            output::print(json, output.result, || pretty);
         }
     }
     Ok(())

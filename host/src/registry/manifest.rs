@@ -41,6 +41,18 @@ impl RequestedCapability {
 pub struct CommandInfo {
     pub name: String,
     pub description: String,
+    /// (argument, filter): arguments passed through filters before the command runs.
+    #[serde(default)]
+    pub argument_filters: Vec<ArgumentFilter>,
+    /// A filter applied to the result before it is returned.
+    #[serde(default)]
+    pub result_filter: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArgumentFilter {
+    pub argument: String,
+    pub filter: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +118,15 @@ impl From<wit::PluginManifest> for Manifest {
                 .map(|c| CommandInfo {
                     name: c.name,
                     description: c.description,
+                    argument_filters: c
+                        .argument_filters
+                        .into_iter()
+                        .map(|f| ArgumentFilter {
+                            argument: f.argument,
+                            filter: f.filter,
+                        })
+                        .collect(),
+                    result_filter: c.result_filter,
                 })
                 .collect(),
             actions: m.actions,
@@ -169,8 +190,10 @@ pub fn valid_id(id: &str) -> bool {
         && !id.contains("--")
 }
 
-fn valid_name(name: &str) -> bool {
-    valid_id(name) || name.split('.').all(valid_id) && !name.is_empty()
+/// Whether `name` is a valid action or filter name: ids joined by dots,
+/// such as `ticket.created` or `message.body`.
+pub fn valid_hook_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 80 && name.split('.').all(valid_id)
 }
 
 impl Manifest {
@@ -223,12 +246,19 @@ impl Manifest {
         if !self.commands.is_empty() && exports.commands.is_none() {
             problems.push("lists commands but does not export wasmdesk:plugin/commands".into());
         }
+        let used_filters = self.commands.iter().flat_map(|c| {
+            c.argument_filters
+                .iter()
+                .map(|f| &f.filter)
+                .chain(c.result_filter.as_ref())
+        });
         for name in self
             .actions
             .iter()
             .chain(self.filters.iter().map(|f| &f.name))
+            .chain(used_filters)
         {
-            if !valid_name(name) {
+            if !valid_hook_name(name) {
                 problems.push(format!(
                     "hook name {name:?} is not valid (e.g. ticket.created)"
                 ));

@@ -45,6 +45,17 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Record>, StoreError> {
     }))
 }
 
+/// Every enabled plugin's record, by id.
+pub fn enabled(conn: &Connection) -> Result<Vec<Record>, StoreError> {
+    let mut records = Vec::new();
+    for id in ids(conn)? {
+        if let Some(record) = get(conn, &id)?.filter(|r| r.enabled) {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
 pub fn ids(conn: &Connection) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT id FROM wasmdesk__plugins ORDER BY id")?;
     let ids = stmt

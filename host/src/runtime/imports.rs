@@ -3,7 +3,7 @@
 use super::bindings::log::Level;
 use super::bindings::store::{QueryResult, Statement};
 use super::bindings::types::{StoreError, Value};
-use super::bindings::{clock, log, store, types};
+use super::bindings::{clock, events, log, store, types};
 use super::state::HostState;
 
 impl types::Host for HostState {}
@@ -23,6 +23,14 @@ impl store::Host for HostState {
             .into_iter()
             .map(|s| self.execute(s.sql, s.params))
             .collect()
+    }
+}
+
+impl events::Host for HostState {
+    fn emit(&mut self, event: String, payload: String) {
+        if let Err(problem) = self.events.push(event, payload) {
+            self.log.push("warn", &problem);
+        }
     }
 }
 

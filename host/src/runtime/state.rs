@@ -19,6 +19,8 @@ pub struct HostState {
     pub db: Option<PluginDb>,
     pub limiter: MemoryLimiter,
     pub log: CallLog,
+    /// Actions the plugin emitted, fired after the call commits.
+    pub events: Emitted,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
     wasi: WasiCtx,
@@ -41,6 +43,7 @@ impl HostState {
             db,
             limiter: MemoryLimiter::new(memory_bytes),
             log: CallLog::default(),
+            events: Emitted::default(),
             stdout,
             stderr,
             wasi,
@@ -59,6 +62,39 @@ impl HostState {
                 self.log.push_stream(stream, line);
             }
         }
+    }
+}
+
+/// Most actions one call may emit, and the largest payload.
+const MAX_EVENTS: usize = 100;
+const MAX_PAYLOAD: usize = 1024 * 1024;
+
+/// Actions emitted during one call, in order.
+#[derive(Debug, Default)]
+pub struct Emitted(pub Vec<(String, String)>);
+
+impl Emitted {
+    /// Queue an action, or say why it was dropped.
+    pub fn push(&mut self, event: String, payload: String) -> Result<(), String> {
+        if !crate::registry::manifest::valid_hook_name(&event) {
+            return Err(format!(
+                "dropped action {event:?}: not a valid name (e.g. ticket.created)"
+            ));
+        }
+        if self.0.len() >= MAX_EVENTS {
+            return Err(format!(
+                "dropped action {event}: more than {MAX_EVENTS} in one call"
+            ));
+        }
+        if payload.len() > MAX_PAYLOAD
+            || serde_json::from_str::<serde_json::Value>(&payload).is_err()
+        {
+            return Err(format!(
+                "dropped action {event}: its payload is not JSON of at most {MAX_PAYLOAD} bytes"
+            ));
+        }
+        self.0.push((event, payload));
+        Ok(())
     }
 }
 

@@ -26,6 +26,8 @@ pub struct AuthState {
     /// Real tables and views outside every namespace (lower-cased); usually
     /// none. Any other un-namespaced name a statement reads is a CTE.
     pub unowned_tables: std::collections::HashSet<String>,
+    /// The call may only read (a filter): every write is denied.
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +42,7 @@ impl SharedAuth {
             changes_schema: false,
             ddl_allowed: false,
             unowned_tables: Default::default(),
+            read_only: false,
         })))
     }
 
@@ -77,6 +80,27 @@ impl SharedAuth {
             } | Request::VirtualTable { .. }
         ) {
             state.changes_schema = true;
+        }
+        if state.read_only {
+            let target = match request {
+                Request::Write { table } => Some(table),
+                Request::Schema { name, .. } | Request::VirtualTable { name, .. } => Some(name),
+                Request::SchemaTableWrite | Request::TempObject { .. } => Some(""),
+                _ => None,
+            };
+            if let Some(target) = target {
+                let message = format!(
+                    "plugin \"{}\" may not write while applying a filter: filters only transform values",
+                    state.policy.plugin()
+                );
+                let denial = Denial {
+                    action: "write".into(),
+                    target: target.into(),
+                    message,
+                };
+                state.denial.get_or_insert(denial);
+                return Authorization::Deny;
+            }
         }
         if let Request::Read { table } = request {
             if state.ddl_allowed && is_bookkeeping_table(table) {

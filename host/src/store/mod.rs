@@ -12,7 +12,7 @@ pub mod schema;
 use std::path::PathBuf;
 
 pub use grants::Capability;
-pub use plugin_db::PluginDb;
+pub use plugin_db::{CallAccess, PluginDb};
 pub use policy::{Access, Denial, Policy};
 
 /// Failures of the site database itself (not of a plugin's statements,

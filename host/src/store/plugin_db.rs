@@ -18,6 +18,13 @@ use crate::runtime::bindings::types::{self as wit, Value};
 /// How many SQLite VM steps run between two deadline checks.
 const PROGRESS_STEPS: i32 = 1000;
 
+/// Whether a call may write (commands, actions, setup) or only read (filters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallAccess {
+    ReadWrite,
+    ReadOnly,
+}
+
 /// Grants as the registry hands them over: (table, access), sorted.
 pub type Grants = Vec<(String, Access)>;
 
@@ -75,6 +82,7 @@ impl PluginDb {
         grants: Grants,
         deadline: Instant,
         result_cap: usize,
+        access: CallAccess,
     ) -> Result<(), StoreError> {
         if grants != self.grants {
             // Statements cached under the old grants must be authorized again.
@@ -89,8 +97,14 @@ impl PluginDb {
             ..CallState::default()
         };
         // IMMEDIATE takes the write lock up front, so concurrent writers wait
-        // in busy_timeout instead of failing with SQLITE_BUSY on upgrade.
-        self.host(|c| c.execute_batch("BEGIN IMMEDIATE"))?;
+        // in busy_timeout instead of failing with SQLITE_BUSY on upgrade. A
+        // read-only call takes no lock: WAL readers never wait.
+        let begin = match access {
+            CallAccess::ReadWrite => "BEGIN IMMEDIATE",
+            CallAccess::ReadOnly => "BEGIN",
+        };
+        self.host(|c| c.execute_batch(begin))?;
+        self.auth.lock().read_only = access == CallAccess::ReadOnly;
         self.call.in_transaction = true;
         let unowned = self.host(|c| {
             let mut stmt = c.prepare(
@@ -109,6 +123,7 @@ impl PluginDb {
     /// Returns whether it committed.
     pub fn finish_call(&mut self, commit: bool) -> Result<bool, StoreError> {
         self.set_deadline(None);
+        self.auth.lock().read_only = false;
         if !self.call.in_transaction {
             return Ok(false);
         }

@@ -277,6 +277,8 @@ impl Policy {
                 let schema_pragma = SCHEMA_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(name));
                 match arg {
                     Some(object) if schema_pragma && self.namespace.owns(object) => Ok(()),
+                    // FTS5 reads it to notice other connections' writes.
+                    None if name.eq_ignore_ascii_case("data_version") => Ok(()),
                     _ => Err(self.deny(
                         "pragma",
                         name,

@@ -274,7 +274,7 @@ fn a_revoke_takes_effect_in_a_long_running_host() {
     let cap = |s: &str| s.parse::<wasmdesk::store::Capability>().unwrap();
     host.grant("probe", &[cap("read:notes__notes")]).unwrap();
     assert_eq!(
-        host.call("probe", "exec", &read).unwrap()["rows"],
+        host.call("probe", "exec", &read).unwrap().result["rows"],
         json!([["secret"]])
     );
     host.revoke("probe", &[cap("read:notes__notes")]).unwrap();

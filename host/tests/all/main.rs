@@ -5,6 +5,8 @@
 mod bridge;
 mod capabilities;
 mod cli;
+mod hooks;
 mod lifecycle;
 mod sandbox;
 mod support;
+mod tickets;

@@ -35,6 +35,8 @@ impl manifest::Guest for Reports {
             commands: vec![manifest::CommandInfo {
                 name: "summary".into(),
                 description: "Number of tickets in each status".into(),
+                argument_filters: vec![],
+                result_filter: None,
             }],
             actions: vec![],
             filters: vec![],

@@ -1,127 +1,506 @@
-//! The tickets plugin's commands.
+//! The tickets plugin's commands: tickets, their threads, tags, assignment,
+//! status, and the trash.
 
 use serde_json::{Value as Json, json};
 
-use crate::db::{self, int, text};
+use crate::attachments;
+use crate::db::{self, int, null, text};
 use crate::exports::wasmdesk::plugin::commands::CommandError;
+use crate::settings;
+use crate::wasmdesk::plugin::events;
+use crate::wasmdesk::plugin::types::Value;
 
 const STATUSES: &[&str] = &["open", "pending", "resolved", "closed"];
 const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+const MAX_LIMIT: i64 = 500;
+const MS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
+
+fn bad(message: impl Into<String>) -> CommandError {
+    CommandError::BadRequest(message.into())
+}
+
+pub fn id_arg(args: &Json) -> Result<i64, CommandError> {
+    args["id"]
+        .as_i64()
+        .ok_or_else(|| bad("id is required (an integer)"))
+}
 
 fn required<'a>(args: &'a Json, field: &str) -> Result<&'a str, CommandError> {
     match args[field].as_str().map(str::trim) {
         Some(s) if !s.is_empty() => Ok(s),
-        _ => Err(CommandError::BadRequest(format!(
-            "{field} is required (a non-empty string)"
-        ))),
+        _ => Err(bad(format!("{field} is required (a non-empty string)"))),
     }
 }
 
 fn one_of<'a>(
-    args: &'a Json,
+    value: &'a Json,
     field: &str,
     allowed: &[&str],
-    default: &'a str,
-) -> Result<&'a str, CommandError> {
-    match &args[field] {
-        Json::Null => Ok(default),
-        Json::String(s) if allowed.contains(&s.as_str()) => Ok(s),
-        other => Err(CommandError::BadRequest(format!(
+) -> Result<Option<&'a str>, CommandError> {
+    match value {
+        Json::Null => Ok(None),
+        Json::String(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
+        other => Err(bad(format!(
             "{field} must be one of {}, not {other}",
             allowed.join(", ")
         ))),
     }
 }
 
-/// `{email, name?, subject, body, priority?}` -> the new ticket.
-pub fn create(args: &Json) -> Result<Json, CommandError> {
+fn email_arg(args: &Json) -> Result<String, CommandError> {
     let email = required(args, "email")?.to_lowercase();
-    if !email.contains('@') {
-        return Err(CommandError::BadRequest(format!(
-            "email {email:?} is not an e-mail address"
+    let valid = email
+        .split_once('@')
+        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+    if !valid {
+        return Err(bad(format!("email {email:?} is not an e-mail address")));
+    }
+    Ok(email)
+}
+
+/// Tags are short lower-case words: letters, digits, `-` and `_`.
+fn tags_arg(args: &Json, field: &str) -> Result<Vec<String>, CommandError> {
+    let Some(list) = args.get(field).filter(|v| !v.is_null()) else {
+        return Ok(vec![]);
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| bad(format!("{field} must be a list of tags")))?;
+    list.iter()
+        .map(|t| {
+            let tag = t
+                .as_str()
+                .map(|s| s.trim().to_lowercase())
+                .unwrap_or_default();
+            let valid = !tag.is_empty()
+                && tag.len() <= 40
+                && tag
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+            if valid {
+                Ok(tag)
+            } else {
+                Err(bad(format!(
+                    "tag {t} is not valid: use letters, digits, - and _"
+                )))
+            }
+        })
+        .collect()
+}
+
+fn emit(event: &str, payload: Json) {
+    events::emit(event, &payload.to_string());
+}
+
+/// The ticket's status and trash state; `not-found` when there is none.
+struct Ticket {
+    id: i64,
+    status: String,
+    deleted: bool,
+}
+
+fn ticket(id: i64) -> Result<Ticket, CommandError> {
+    let r = db::run(
+        "SELECT status, deleted_at IS NOT NULL FROM tickets__tickets WHERE id = ?1",
+        &[int(id)],
+    )?;
+    match r.rows.first().map(|row| row.as_slice()) {
+        Some([Value::Text(status), Value::Integer(deleted)]) => Ok(Ticket {
+            id,
+            status: status.clone(),
+            deleted: *deleted != 0,
+        }),
+        _ => Err(CommandError::NotFound(format!("no ticket {id}"))),
+    }
+}
+
+/// A ticket that is not in the trash (the ones that can be changed).
+fn live_ticket(id: i64) -> Result<Ticket, CommandError> {
+    let t = ticket(id)?;
+    if t.deleted {
+        return Err(CommandError::Conflict(format!(
+            "ticket {id} is in the trash: restore it first"
         )));
     }
+    Ok(t)
+}
+
+fn touch(id: i64, now: i64) -> Result<(), CommandError> {
+    db::run(
+        "UPDATE tickets__tickets SET updated_at = ?2 WHERE id = ?1",
+        &[int(id), int(now)],
+    )?;
+    Ok(())
+}
+
+/// Add a message to the thread (and to the search index); returns its id.
+fn add_message(
+    ticket_id: i64,
+    author: &str,
+    internal: bool,
+    body: &str,
+    now: i64,
+) -> Result<i64, CommandError> {
+    let m = db::run(
+        "INSERT INTO tickets__messages (ticket_id, author, internal, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            int(ticket_id),
+            text(author),
+            int(internal as i64),
+            text(body),
+            int(now),
+        ],
+    )?;
+    let id = m.last_insert_rowid;
+    db::run(
+        "INSERT INTO tickets__search (rowid, ticket_id, text) VALUES (?1, ?2, ?3)",
+        &[int(id), int(ticket_id), text(body)],
+    )?;
+    Ok(id)
+}
+
+/// `{email, name?, subject, body, priority?, tags?, attachments?}` -> the new ticket.
+pub fn create(args: &Json) -> Result<Json, CommandError> {
+    let email = email_arg(args)?;
     let subject = required(args, "subject")?;
     let body = required(args, "body")?;
-    let priority = one_of(args, "priority", PRIORITIES, "normal")?;
-    let name = args["name"].as_str();
+    let priority = one_of(&args["priority"], "priority", PRIORITIES)?.unwrap_or("normal");
+    let tags = tags_arg(args, "tags")?;
+    let files = attachments::parse(args)?;
+    let name = args["name"]
+        .as_str()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
     let now = db::now();
     db::run(
         "INSERT INTO tickets__customers (email, name, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (email) DO UPDATE SET name = coalesce(excluded.name, name)",
-        &[
-            text(&email),
-            name.map(text)
-                .unwrap_or(crate::wasmdesk::plugin::types::Value::Null),
-            int(now),
-        ],
+        &[text(&email), name.map(text).unwrap_or(null()), int(now)],
     )?;
-    let ticket = db::run(
+    let t = db::run(
         "INSERT INTO tickets__tickets (customer_id, subject, priority, created_at, updated_at)
          SELECT id, ?2, ?3, ?4, ?4 FROM tickets__customers WHERE email = ?1",
         &[text(&email), text(subject), text(priority), int(now)],
     )?;
-    let id = ticket.last_insert_rowid;
+    let id = t.last_insert_rowid;
     db::run(
-        "INSERT INTO tickets__messages (ticket_id, author, body, created_at) VALUES (?1, 'customer', ?2, ?3)",
-        &[int(id), text(body), int(now)],
+        "INSERT INTO tickets__search (rowid, ticket_id, text) VALUES (?1, ?2, ?3)",
+        &[int(-id), int(id), text(subject)],
     )?;
-    get(&json!({"id": id}))
+    let message = add_message(id, "customer", false, body, now)?;
+    attachments::store(id, message, files, now)?;
+    for tag in tags {
+        db::run(
+            "INSERT OR IGNORE INTO tickets__tags (ticket_id, tag) VALUES (?1, ?2)",
+            &[int(id), text(&tag)],
+        )?;
+    }
+    let created = read(id)?;
+    emit("ticket.created", created.clone());
+    Ok(created)
 }
 
-/// `{id}` -> the ticket with its messages.
+/// `{id}` -> the ticket with its tags, messages and attachment metadata.
 pub fn get(args: &Json) -> Result<Json, CommandError> {
-    let id = args["id"]
-        .as_i64()
-        .ok_or_else(|| CommandError::BadRequest("id is required (an integer)".into()))?;
-    let ticket = db::run(
-        "SELECT t.id, c.email, c.name, t.subject, t.status, t.priority, t.created_at, t.updated_at
+    read(id_arg(args)?)
+}
+
+fn read(id: i64) -> Result<Json, CommandError> {
+    let r = db::run(
+        "SELECT t.id, c.email, c.name, t.subject, t.status, t.priority, t.assignee,
+                t.created_at, t.updated_at, t.deleted_at
          FROM tickets__tickets t JOIN tickets__customers c ON c.id = t.customer_id WHERE t.id = ?1",
         &[int(id)],
     )?;
-    let Some(mut ticket) = db::objects(&ticket).into_iter().next() else {
+    let Some(mut ticket) = db::objects(&r).into_iter().next() else {
         return Err(CommandError::NotFound(format!("no ticket {id}")));
     };
-    let messages = db::run(
-        "SELECT id, author, body, created_at FROM tickets__messages WHERE ticket_id = ?1 ORDER BY id",
+    let tags = db::run(
+        "SELECT tag FROM tickets__tags WHERE ticket_id = ?1 ORDER BY tag",
         &[int(id)],
     )?;
-    ticket["messages"] = Json::Array(db::objects(&messages));
+    ticket["tags"] = tags.rows.iter().map(|row| db::json(&row[0])).collect();
+    let files = attachments::of_ticket(id)?;
+    let messages = db::run(
+        "SELECT id, author, internal, body, created_at FROM tickets__messages WHERE ticket_id = ?1 ORDER BY id",
+        &[int(id)],
+    )?;
+    let messages: Vec<Json> = db::objects(&messages)
+        .into_iter()
+        .map(|mut m| {
+            m["internal"] = json!(m["internal"] == 1);
+            m["attachments"] = files
+                .iter()
+                .filter(|f| f["message_id"] == m["id"])
+                .map(|f| json!({"id": f["id"], "name": f["name"], "type": f["type"], "size": f["size"]}))
+                .collect();
+            m
+        })
+        .collect();
+    ticket["messages"] = Json::Array(messages);
     Ok(ticket)
 }
 
-/// `{email?, status?, limit?, cursor?}` -> a page of tickets, newest first.
+/// `{email?, status?, tag?, text?, assignee?, trash?, limit?, cursor?}` ->
+/// a page of tickets, newest first, and the cursor of the next page.
 pub fn list(args: &Json) -> Result<Json, CommandError> {
-    let limit = args["limit"].as_i64().unwrap_or(50).clamp(1, 500);
-    let cursor = args["cursor"].as_i64().unwrap_or(i64::MAX);
-    let status = match &args["status"] {
-        Json::Null => None,
-        _ => Some(one_of(args, "status", STATUSES, "open")?),
+    let limit = match &args["limit"] {
+        Json::Null => 50,
+        v => v
+            .as_i64()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| bad(format!("limit must be 1 to {MAX_LIMIT}")))?,
     };
-    let email = args["email"].as_str().map(str::to_lowercase);
-    let rows = db::run(
-        "SELECT t.id, c.email, t.subject, t.status, t.priority, t.updated_at
-         FROM tickets__tickets t JOIN tickets__customers c ON c.id = t.customer_id
-         WHERE t.id < ?1 AND (?2 IS NULL OR t.status = ?2) AND (?3 IS NULL OR c.email = ?3)
-         ORDER BY t.id DESC LIMIT ?4",
-        &[
-            int(cursor),
-            status
-                .map(text)
-                .unwrap_or(crate::wasmdesk::plugin::types::Value::Null),
-            email
-                .as_deref()
-                .map(text)
-                .unwrap_or(crate::wasmdesk::plugin::types::Value::Null),
-            int(limit + 1),
-        ],
-    )?;
-    let mut tickets = db::objects(&rows);
-    let next = if tickets.len() as i64 > limit {
+    let cursor = match &args["cursor"] {
+        Json::Null => i64::MAX,
+        v => v
+            .as_i64()
+            .ok_or_else(|| bad("cursor must be the next_cursor of the previous page"))?,
+    };
+    // Only the filters given go into the SQL, so each shape uses its index.
+    let mut sql = String::from(
+        "SELECT t.id, c.email, c.name, t.subject, t.status, t.priority, t.assignee, t.created_at, t.updated_at,
+                t.deleted_at, (SELECT group_concat(tag, ',') FROM tickets__tags g WHERE g.ticket_id = t.id) AS tags
+         FROM tickets__tickets t JOIN tickets__customers c ON c.id = t.customer_id WHERE t.id < ?1",
+    );
+    if args["trash"].as_bool().unwrap_or(false) {
+        sql.push_str(" AND t.deleted_at IS NOT NULL");
+    } else {
+        sql.push_str(" AND t.deleted_at IS NULL");
+    }
+    let mut params = vec![int(cursor)];
+    let mut filter = |clause: &str, value: Value| {
+        params.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
+    };
+    if let Some(status) = one_of(&args["status"], "status", STATUSES)? {
+        filter(" AND t.status = ?", text(status));
+    }
+    if let Some(email) = args["email"].as_str() {
+        filter(
+            " AND t.customer_id = (SELECT id FROM tickets__customers WHERE email = ?)",
+            text(&email.trim().to_lowercase()),
+        );
+    }
+    if let Some(assignee) = args["assignee"].as_str() {
+        filter(" AND t.assignee = ?", text(assignee));
+    }
+    if let Some(tag) = args["tag"].as_str() {
+        filter(
+            " AND t.id IN (SELECT ticket_id FROM tickets__tags WHERE tag = ?)",
+            text(&tag.trim().to_lowercase()),
+        );
+    }
+    if let Some(query) = args["text"].as_str().and_then(fts_query) {
+        filter(
+            " AND t.id IN (SELECT ticket_id FROM tickets__search WHERE tickets__search MATCH ?)",
+            text(&query),
+        );
+    }
+    params.push(int(limit + 1));
+    sql.push_str(&format!(" ORDER BY t.id DESC LIMIT ?{}", params.len()));
+    let rows = db::run(&sql, &params)?;
+    let mut tickets: Vec<Json> = db::objects(&rows)
+        .into_iter()
+        .map(|mut t| {
+            let tags: Vec<&str> = t["tags"]
+                .as_str()
+                .map(|s| s.split(',').collect())
+                .unwrap_or_default();
+            t["tags"] = json!(tags);
+            t
+        })
+        .collect();
+    let next_cursor = if tickets.len() as i64 > limit {
         tickets.truncate(limit as usize);
         tickets.last().map(|t| t["id"].clone())
     } else {
         None
     };
-    Ok(json!({"tickets": tickets, "next_cursor": next}))
+    Ok(json!({"tickets": tickets, "next_cursor": next_cursor}))
+}
+
+/// Words of a search, each quoted, so that user text is never FTS syntax.
+fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// `{id, body, from?: "agent" | "customer", attachments?}` -> the ticket.
+/// An agent's reply sets an open ticket to pending; a customer's reply
+/// reopens it.
+pub fn reply(args: &Json) -> Result<Json, CommandError> {
+    let t = live_ticket(id_arg(args)?)?;
+    let body = required(args, "body")?;
+    let from = one_of(&args["from"], "from", &["agent", "customer"])?.unwrap_or("agent");
+    let files = attachments::parse(args)?;
+    let now = db::now();
+    let message = add_message(t.id, from, false, body, now)?;
+    attachments::store(t.id, message, files, now)?;
+    touch(t.id, now)?;
+    let next = match (from, t.status.as_str()) {
+        ("agent", "open") => "pending",
+        ("customer", "pending" | "resolved" | "closed") => "open",
+        (_, status) => status,
+    };
+    change_status(&t, next, now)?;
+    let ticket = read(t.id)?;
+    emit(
+        "ticket.replied",
+        json!({"ticket_id": t.id, "message_id": message, "from": from, "ticket": ticket}),
+    );
+    Ok(ticket)
+}
+
+/// `{id, body}` -> the ticket, with an internal note only agents see.
+pub fn note(args: &Json) -> Result<Json, CommandError> {
+    let t = live_ticket(id_arg(args)?)?;
+    let body = required(args, "body")?;
+    let now = db::now();
+    add_message(t.id, "agent", true, body, now)?;
+    touch(t.id, now)?;
+    read(t.id)
+}
+
+/// `{id, assignee}` (a name or e-mail; null unassigns) -> the ticket.
+pub fn assign(args: &Json) -> Result<Json, CommandError> {
+    let t = live_ticket(id_arg(args)?)?;
+    let assignee = match &args["assignee"] {
+        Json::Null => null(),
+        Json::String(s) if !s.trim().is_empty() => text(s.trim()),
+        other => return Err(bad(format!("assignee must be a name or null, not {other}"))),
+    };
+    let now = db::now();
+    db::run(
+        "UPDATE tickets__tickets SET assignee = ?2, updated_at = ?3 WHERE id = ?1",
+        &[int(t.id), assignee, int(now)],
+    )?;
+    read(t.id)
+}
+
+/// `{id, add?: [tags], remove?: [tags]}` -> the ticket.
+pub fn tag(args: &Json) -> Result<Json, CommandError> {
+    let t = live_ticket(id_arg(args)?)?;
+    let add = tags_arg(args, "add")?;
+    let remove = tags_arg(args, "remove")?;
+    if add.is_empty() && remove.is_empty() {
+        return Err(bad(
+            "give tags to add or remove: {\"id\": 1, \"add\": [\"billing\"]}",
+        ));
+    }
+    for tag in &add {
+        db::run(
+            "INSERT OR IGNORE INTO tickets__tags (ticket_id, tag) VALUES (?1, ?2)",
+            &[int(t.id), text(tag)],
+        )?;
+    }
+    for tag in &remove {
+        db::run(
+            "DELETE FROM tickets__tags WHERE ticket_id = ?1 AND tag = ?2",
+            &[int(t.id), text(tag)],
+        )?;
+    }
+    touch(t.id, db::now())?;
+    read(t.id)
+}
+
+/// `{id, status}` -> the ticket.
+pub fn set_status(args: &Json) -> Result<Json, CommandError> {
+    let t = live_ticket(id_arg(args)?)?;
+    let status =
+        one_of(&args["status"], "status", STATUSES)?.ok_or_else(|| bad("status is required"))?;
+    let now = db::now();
+    change_status(&t, status, now)?;
+    touch(t.id, now)?;
+    read(t.id)
+}
+
+fn change_status(t: &Ticket, status: &str, now: i64) -> Result<(), CommandError> {
+    if t.status == status {
+        return Ok(());
+    }
+    db::run(
+        "UPDATE tickets__tickets SET status = ?2, updated_at = ?3 WHERE id = ?1",
+        &[int(t.id), text(status), int(now)],
+    )?;
+    emit(
+        "ticket.status-changed",
+        json!({"ticket_id": t.id, "from": t.status, "to": status}),
+    );
+    Ok(())
+}
+
+/// `{id}` -> moves the ticket to the trash (purged after `trash_days`).
+pub fn delete(args: &Json) -> Result<Json, CommandError> {
+    let t = live_ticket(id_arg(args)?)?;
+    let now = db::now();
+    db::run(
+        "UPDATE tickets__tickets SET deleted_at = ?2 WHERE id = ?1",
+        &[int(t.id), int(now)],
+    )?;
+    let days = settings::get("trash_days")?;
+    emit("ticket.deleted", json!({"ticket_id": t.id}));
+    Ok(json!({"id": t.id, "deleted_at": now, "purge_after": now + days * MS_PER_DAY}))
+}
+
+/// `{id}` -> takes the ticket out of the trash.
+pub fn restore(args: &Json) -> Result<Json, CommandError> {
+    let t = ticket(id_arg(args)?)?;
+    if !t.deleted {
+        return Err(CommandError::Conflict(format!(
+            "ticket {} is not in the trash",
+            t.id
+        )));
+    }
+    db::run(
+        "UPDATE tickets__tickets SET deleted_at = NULL WHERE id = ?1",
+        &[int(t.id)],
+    )?;
+    read(t.id)
+}
+
+/// `{older_than_days?}` -> deletes for good the tickets in the trash for
+/// longer than that (default: the `trash_days` setting).
+pub fn purge_trash(args: &Json) -> Result<Json, CommandError> {
+    let days = match &args["older_than_days"] {
+        Json::Null => settings::get("trash_days")?,
+        v => v
+            .as_i64()
+            .filter(|d| *d >= 0)
+            .ok_or_else(|| bad("older_than_days must be a whole number of days"))?,
+    };
+    let cutoff = db::now() - days * MS_PER_DAY;
+    let purged = purge_where(
+        "deleted_at IS NOT NULL AND deleted_at <= ?1",
+        &[int(cutoff)],
+    )?;
+    Ok(json!({"purged": purged, "older_than_days": days}))
+}
+
+/// Delete tickets matching `condition` (on tickets__tickets) with their
+/// messages, attachments, tags and search entries; returns how many.
+pub fn purge_where(condition: &str, params: &[Value]) -> Result<u64, CommandError> {
+    let doomed = format!("SELECT id FROM tickets__tickets WHERE {condition}");
+    db::run(
+        &format!(
+            "DELETE FROM tickets__search WHERE rowid IN (SELECT -id FROM ({doomed})
+             UNION ALL SELECT m.id FROM tickets__messages m WHERE m.ticket_id IN ({doomed}))"
+        ),
+        params,
+    )?;
+    for table in ["tickets__attachments", "tickets__tags", "tickets__messages"] {
+        db::run(
+            &format!("DELETE FROM {table} WHERE ticket_id IN ({doomed})"),
+            params,
+        )?;
+    }
+    let r = db::run(
+        &format!("DELETE FROM tickets__tickets WHERE {condition}"),
+        params,
+    )?;
+    Ok(r.rows_changed)
 }

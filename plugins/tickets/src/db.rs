@@ -17,6 +17,10 @@ pub fn text(s: &str) -> Value {
     Value::Text(s.to_string())
 }
 
+pub fn null() -> Value {
+    Value::Null
+}
+
 pub fn int(i: i64) -> Value {
     Value::Integer(i)
 }

@@ -14,10 +14,12 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+mod attachments;
 mod commands;
 mod db;
 mod plugin_manifest;
 mod schema;
+mod settings;
 
 use exports::wasmdesk::plugin::commands::{CommandError, Guest as Commands};
 use exports::wasmdesk::plugin::lifecycle::Guest as Lifecycle;
@@ -45,6 +47,16 @@ impl Commands for Tickets {
             "create" => commands::create(&args)?,
             "get" => commands::get(&args)?,
             "list" => commands::list(&args)?,
+            "reply" => commands::reply(&args)?,
+            "note" => commands::note(&args)?,
+            "assign" => commands::assign(&args)?,
+            "tag" => commands::tag(&args)?,
+            "set-status" => commands::set_status(&args)?,
+            "delete" => commands::delete(&args)?,
+            "restore" => commands::restore(&args)?,
+            "purge-trash" => commands::purge_trash(&args)?,
+            "attachment" => attachments::get(&args)?,
+            "settings" => settings::command(&args)?,
             other => {
                 return Err(CommandError::BadRequest(format!(
                     "tickets has no command {other:?}"

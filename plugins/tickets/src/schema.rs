@@ -1,4 +1,6 @@
-//! The tickets plugin's tables and indexes, created by `setup`.
+//! The tickets plugin's tables and indexes, created and migrated by `setup`.
+//! Every list the helpdesk shows is served by an index, so commands stay
+//! fast at a million tickets.
 
 use crate::db;
 
@@ -17,24 +19,92 @@ const SCHEMA: &[&str] = &[
                     CHECK (status IN ('open', 'pending', 'resolved', 'closed')),
         priority    TEXT NOT NULL DEFAULT 'normal'
                     CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
+        assignee    TEXT,
         created_at  INTEGER NOT NULL,
-        updated_at  INTEGER NOT NULL
+        updated_at  INTEGER NOT NULL,
+        deleted_at  INTEGER
     )",
     "CREATE INDEX IF NOT EXISTS tickets__tickets_customer ON tickets__tickets (customer_id, id)",
     "CREATE INDEX IF NOT EXISTS tickets__tickets_status ON tickets__tickets (status, id)",
+    "CREATE INDEX IF NOT EXISTS tickets__tickets_assignee ON tickets__tickets (assignee, id) WHERE assignee IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS tickets__tickets_trash ON tickets__tickets (deleted_at) WHERE deleted_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS tickets__tickets_closed ON tickets__tickets (updated_at) WHERE status = 'closed'",
     "CREATE TABLE IF NOT EXISTS tickets__messages (
         id         INTEGER PRIMARY KEY,
         ticket_id  INTEGER NOT NULL REFERENCES tickets__tickets (id),
         author     TEXT NOT NULL CHECK (author IN ('customer', 'agent')),
+        internal   INTEGER NOT NULL DEFAULT 0 CHECK (internal IN (0, 1)),
         body       TEXT NOT NULL,
         created_at INTEGER NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS tickets__messages_ticket ON tickets__messages (ticket_id, id)",
+    "CREATE TABLE IF NOT EXISTS tickets__tags (
+        ticket_id INTEGER NOT NULL REFERENCES tickets__tickets (id),
+        tag       TEXT NOT NULL,
+        PRIMARY KEY (ticket_id, tag)
+    ) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS tickets__tags_tag ON tickets__tags (tag, ticket_id)",
+    "CREATE TABLE IF NOT EXISTS tickets__attachments (
+        id         INTEGER PRIMARY KEY,
+        ticket_id  INTEGER NOT NULL REFERENCES tickets__tickets (id),
+        message_id INTEGER NOT NULL REFERENCES tickets__messages (id),
+        name       TEXT NOT NULL,
+        mime_type  TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        content    BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS tickets__attachments_message ON tickets__attachments (message_id)",
+    "CREATE INDEX IF NOT EXISTS tickets__attachments_ticket ON tickets__attachments (ticket_id)",
+    // Full-text search over subjects (rowid = -ticket id) and message
+    // bodies (rowid = message id).
+    "CREATE VIRTUAL TABLE IF NOT EXISTS tickets__search USING fts5 (ticket_id UNINDEXED, text)",
+    "CREATE TABLE IF NOT EXISTS tickets__settings (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    )",
+];
+
+/// The version 0.1.0 schema lacked these columns.
+const ADD_COLUMNS: &[(&str, &str)] = &[
+    (
+        "assignee",
+        "ALTER TABLE tickets__tickets ADD COLUMN assignee TEXT",
+    ),
+    (
+        "deleted_at",
+        "ALTER TABLE tickets__tickets ADD COLUMN deleted_at INTEGER",
+    ),
 ];
 
 pub fn setup(_previous: Option<&str>) -> Result<(), String> {
-    for sql in SCHEMA {
-        db::exec(sql, &[]).map_err(|e| format!("creating the tickets tables failed: {e:?}"))?;
+    let fail = |e| format!("creating the tickets tables failed: {e:?}");
+    db::exec(SCHEMA[0], &[]).map_err(fail)?;
+    db::exec(SCHEMA[1], &[]).map_err(fail)?;
+    let columns = db::exec("PRAGMA table_info(tickets__tickets)", &[]).map_err(fail)?;
+    let names: Vec<String> = db::objects(&columns)
+        .iter()
+        .filter_map(|c| c["name"].as_str().map(String::from))
+        .collect();
+    for (column, sql) in ADD_COLUMNS {
+        if !names.iter().any(|n| n == column) {
+            db::exec(sql, &[]).map_err(fail)?;
+        }
+    }
+    for sql in &SCHEMA[2..] {
+        db::exec(sql, &[]).map_err(fail)?;
+    }
+    let fail = |e| format!("migrating messages failed: {e:?}");
+    let columns = db::exec("PRAGMA table_info(tickets__messages)", &[]).map_err(fail)?;
+    if !db::objects(&columns)
+        .iter()
+        .any(|c| c["name"] == "internal")
+    {
+        db::exec(
+            "ALTER TABLE tickets__messages ADD COLUMN internal INTEGER NOT NULL DEFAULT 0",
+            &[],
+        )
+        .map_err(fail)?;
     }
     Ok(())
 }

@@ -27,6 +27,8 @@ impl manifest::Guest for Hog {
             commands: vec![manifest::CommandInfo {
                 name: "grow".into(),
                 description: "allocate {\"mib\"} MiB".into(),
+                argument_filters: vec![],
+                result_filter: None,
             }],
             actions: vec![],
             filters: vec![],

@@ -33,10 +33,14 @@ impl manifest::Guest for Notes {
                 manifest::CommandInfo {
                     name: "add".into(),
                     description: "Add a note: {\"text\"}".into(),
+                    argument_filters: vec![],
+                    result_filter: None,
                 },
                 manifest::CommandInfo {
                     name: "list".into(),
                     description: "List notes".into(),
+                    argument_filters: vec![],
+                    result_filter: None,
                 },
             ],
             actions: vec![],

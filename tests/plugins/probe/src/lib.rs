@@ -33,10 +33,14 @@ impl manifest::Guest for Probe {
                 manifest::CommandInfo {
                     name: "exec".into(),
                     description: "Run one statement".into(),
+                    argument_filters: vec![],
+                    result_filter: None,
                 },
                 manifest::CommandInfo {
                     name: "batch".into(),
                     description: "Run statements, then panic or fail if asked".into(),
+                    argument_filters: vec![],
+                    result_filter: None,
                 },
             ],
             actions: vec![],

@@ -29,6 +29,8 @@ impl manifest::Guest for Snoop {
             commands: vec![manifest::CommandInfo {
                 name: "escape".into(),
                 description: "try everything".into(),
+                argument_filters: vec![],
+                result_filter: None,
             }],
             actions: vec![],
             filters: vec![],

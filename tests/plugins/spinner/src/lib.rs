@@ -24,6 +24,8 @@ impl manifest::Guest for Spinner {
         let command = |name: &str| manifest::CommandInfo {
             name: name.into(),
             description: "never returns".into(),
+            argument_filters: vec![],
+            result_filter: None,
         };
         manifest::PluginManifest {
             id: "spinner".into(),

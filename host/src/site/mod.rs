@@ -1,6 +1,8 @@
 //! A site: a folder with `site.db`, `plugins/`, `cache/` and `logs/`. The
 //! one entry point for callers (CLI, bridge): lifecycle and plugin calls.
 
+mod hooks;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -19,7 +21,7 @@ use crate::runtime::bindings::types::StoreError as WitStoreError;
 use crate::runtime::call::{self, Call, CallError, FailureKind};
 use crate::runtime::{HostState, Limits, LoadError, LoadedPlugin, Runtime};
 use crate::store::namespace::Namespace;
-use crate::store::{Capability, PluginDb, db, grants, schema};
+use crate::store::{CallAccess, Capability, PluginDb, db, grants, schema};
 
 /// The paths of a site's parts.
 #[derive(Debug, Clone)]
@@ -56,6 +58,14 @@ pub struct Site {
     runtime: Runtime,
     loaded: HashMap<String, Loaded>,
     plugin_dbs: HashMap<String, PluginDb>,
+}
+
+/// What a command returned, and what went wrong after it committed (an
+/// action handler that failed): reported, never undoing the command.
+#[derive(Debug, Serialize)]
+pub struct CallOutput {
+    pub result: serde_json::Value,
+    pub warnings: Vec<String>,
 }
 
 /// What `enable` did.
@@ -214,6 +224,7 @@ impl Site {
                 "setup",
                 sort_grants(grants),
                 limits,
+                CallAccess::ReadWrite,
                 |store, instance| {
                     let lifecycle = plugin.exports.lifecycle.as_ref().expect("checked above");
                     let result = lifecycle
@@ -360,20 +371,22 @@ impl Site {
     }
 
     /// Run `command` of an enabled plugin with JSON `args`, in one
-    /// transaction; returns the command's JSON result.
-    pub fn call(
-        &mut self,
-        id: &str,
-        command: &str,
-        args: &str,
-    ) -> Result<serde_json::Value, Error> {
-        let args_value: serde_json::Value = serde_json::from_str(args).map_err(|e| {
+    /// transaction: argument filters first, then the command, then the
+    /// actions it emitted (after it committed), then its result filter.
+    pub fn call(&mut self, id: &str, command: &str, args: &str) -> Result<CallOutput, Error> {
+        let mut args: serde_json::Value = serde_json::from_str(args).map_err(|e| {
             Error::BadRequest(format!(
                 "the arguments of {id}.{command} are not valid JSON: {e}"
             ))
         })?;
         let (record, plugin) = self.ready(id)?;
-        if !record.manifest.commands.iter().any(|c| c.name == command) {
+        let Some(info) = record
+            .manifest
+            .commands
+            .iter()
+            .find(|c| c.name == command)
+            .cloned()
+        else {
             let offered: Vec<&str> = record
                 .manifest
                 .commands
@@ -388,22 +401,28 @@ impl Site {
                     offered.join(", ")
                 }
             )));
-        }
+        };
         let Some(commands) = plugin.exports.commands.as_ref() else {
             return Err(Error::UnknownOp(format!(
                 "plugin \"{id}\" exports no commands"
             )));
         };
+        for filter in &info.argument_filters {
+            if let Some(value) = args.get(&filter.argument).cloned() {
+                args[&filter.argument] = self.apply_filters(&filter.filter, value)?;
+            }
+        }
         let grants = grants::list(&self.db, id)?;
         let limits = records::limits(&self.db, id)?;
         let operation = format!("command {command}");
-        let args = serde_json::to_string(&args_value).expect("a JSON value serializes");
-        let output = self.run_with_db(
+        let args = serde_json::to_string(&args).expect("a JSON value serializes");
+        let (output, events) = self.run_with_db(
             id,
             &plugin,
             &operation,
             grants,
             limits,
+            CallAccess::ReadWrite,
             |store, instance| {
                 let result =
                     commands
@@ -412,14 +431,20 @@ impl Site {
                 Ok(result.map_err(command_failure))
             },
         )?;
-        serde_json::from_str(&output).map_err(|e| {
+        let result: serde_json::Value = serde_json::from_str(&output).map_err(|e| {
             Error::Call(CallError::Failed {
                 plugin: id.into(),
                 operation,
                 kind: FailureKind::Fault,
                 message: format!("returned invalid JSON ({e}); its writes were kept"),
             })
-        })
+        })?;
+        let warnings = self.fire(events);
+        let result = match &info.result_filter {
+            Some(filter) => self.apply_filters(filter, result)?,
+            None => result,
+        };
+        Ok(CallOutput { result, warnings })
     }
 
     /// An enabled plugin whose file is the approved one, loaded.
@@ -454,6 +479,9 @@ impl Site {
 
     /// Run one export of `plugin` inside a transaction on its connection.
     /// `f` returns the export's own result: an error there rolls back.
+    /// Returns what `f` returned and the actions the call emitted (none
+    /// unless it committed). A read-only call never commits.
+    #[allow(clippy::too_many_arguments)]
     fn run_with_db<R>(
         &mut self,
         id: &str,
@@ -461,17 +489,18 @@ impl Site {
         operation: &str,
         grants: Vec<(String, crate::store::Access)>,
         limits: Limits,
+        access: CallAccess,
         f: impl FnOnce(
             &mut Store<HostState>,
             &Instance,
         ) -> wasmtime::Result<Result<R, (FailureKind, String)>>,
-    ) -> Result<R, Error> {
+    ) -> Result<(R, Vec<(String, String)>), Error> {
         let deadline = Instant::now() + limits.deadline();
         let mut db = match self.plugin_dbs.remove(id) {
             Some(db) => db,
             None => PluginDb::open(&self.paths.db, id, grants.clone())?,
         };
-        db.begin_call(grants, deadline, limits.result_cap())?;
+        db.begin_call(grants, deadline, limits.result_cap(), access)?;
         let call = Call {
             plugin: id,
             operation,
@@ -491,7 +520,7 @@ impl Site {
             .db
             .take()
             .expect("run_with_db gave the store a connection");
-        let finished = db.finish_call(outcome.is_ok());
+        let finished = db.finish_call(outcome.is_ok() && access == CallAccess::ReadWrite);
         state.log.append_to(&self.paths.logs, id, operation);
         self.plugin_dbs.insert(id.to_string(), db);
         match (outcome, finished) {
@@ -500,7 +529,15 @@ impl Site {
                 FailureKind::Fault,
                 format!("its changes could not be committed and were rolled back: {e}"),
             ))),
-            (outcome, _) => outcome.map_err(Error::Call),
+            (Ok(value), Ok(committed)) => {
+                let events = if committed {
+                    std::mem::take(&mut state.events.0)
+                } else {
+                    vec![]
+                };
+                Ok((value, events))
+            }
+            (Err(e), _) => Err(Error::Call(e)),
         }
     }
 
