@@ -6,6 +6,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod bench;
+
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn main() {
@@ -14,11 +16,15 @@ fn main() {
         Some("dist") => dist().map(drop),
         Some("demo") => demo(),
         Some("test") => test(&args[1..]),
+        Some("bench") => dist().and_then(|dist| bench::run(&root(), &dist, &args[1..])),
         _ => {
             eprintln!("usage: cargo xtask <dist|demo|test>\n");
             eprintln!("  dist   build dist/wasmdesk and dist/plugins/*.wasm (release)");
             eprintln!("  demo   build, then run a short scenario on a fresh demo site");
             eprintln!("  test   run every test (unit and end-to-end)");
+            eprintln!(
+                "  bench  measure against sqlite3 and write docs/benchmarks.md (--quick: fewer runs)"
+            );
             std::process::exit(2);
         }
     };
@@ -41,7 +47,7 @@ fn cargo() -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let status = cmd
         .status()
         .with_context(|| format!("cannot run {cmd:?}"))?;
@@ -69,22 +75,29 @@ fn ensure_wasm_target() -> Result<()> {
 /// Install php-cli through apt-get when `php` is missing (the bridge tests
 /// run the PHP client with the real php command line).
 fn ensure_php() -> Result<()> {
-    if Command::new("php")
+    ensure_command("php", "php-cli")
+}
+
+/// Install Debian package `package` through apt-get when `command` is missing.
+pub(crate) fn ensure_command(command: &str, package: &str) -> Result<()> {
+    if Command::new(command)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
     {
         return Ok(());
     }
-    eprintln!("xtask: installing php-cli with apt-get");
+    eprintln!("xtask: installing {package} with apt-get");
     let apt = |args: &[&str]| {
         run(Command::new("apt-get")
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive"))
     };
     apt(&["update", "-qq"])
-        .and_then(|()| apt(&["install", "-y", "-qq", "php-cli"]))
-        .context("cannot install php-cli; install it yourself with: apt-get install php-cli")
+        .and_then(|()| apt(&["install", "-y", "-qq", package]))
+        .with_context(|| {
+            format!("cannot install {package}; install it yourself with: apt-get install {package}")
+        })
 }
 
 /// First-party plugin crates: every folder under plugins/.
@@ -177,6 +190,7 @@ fn demo() -> Result<()> {
     wasmdesk(&["plugin", "inspect", "reports"], true)?;
     wasmdesk(&["plugin", "enable", "tickets", "--yes"], true)?;
     wasmdesk(&["plugin", "enable", "reports", "--yes"], true)?;
+    wasmdesk(&["plugin", "enable", "redact", "--yes"], true)?;
     println!("\n# The helpdesk at work");
     wasmdesk(
         &[
@@ -194,7 +208,23 @@ fn demo() -> Result<()> {
         ],
         true,
     )?;
-    wasmdesk(&["call", "tickets.list", r#"{"limit": 10}"#], true)?;
+    println!("\n# redact masks the card number before tickets stores the reply");
+    wasmdesk(
+        &[
+            "call",
+            "tickets.reply",
+            r#"{"id": 1, "from": "customer", "body": "I paid with card 4111 1111 1111 1111."}"#,
+        ],
+        true,
+    )?;
+    wasmdesk(
+        &[
+            "call",
+            "tickets.list",
+            r#"{"limit": 10, "text": "invoice"}"#,
+        ],
+        true,
+    )?;
     wasmdesk(&["call", "reports.summary"], true)?;
     println!("\n# Capabilities are enforced: without its grant, reports is refused");
     wasmdesk(

@@ -242,3 +242,22 @@ fn which_php() -> &'static str {
     );
     "php"
 }
+
+#[test]
+fn the_php_examples_are_valid_php() {
+    let php = which_php();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let files = ["php/WasmdeskClient.php", "wordpress/wasmdesk-helpdesk.php"];
+    for file in files {
+        let output = Command::new(php)
+            .arg("-l")
+            .arg(examples.join(file))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}

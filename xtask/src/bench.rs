@@ -1,0 +1,230 @@
+//! `cargo xtask bench`: wasmdesk's paths measured against a baseline doing
+//! the same work in the same run, written to docs/benchmarks.md.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// One measured row: wasmdesk against its baseline.
+struct Row {
+    path: String,
+    ours: Duration,
+    baseline_name: String,
+    baseline: Duration,
+    target: f64,
+}
+
+pub fn run(root: &Path, dist: &Path, args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    crate::ensure_command("sqlite3", "sqlite3")?;
+    let (tickets, runs) = if quick { (1_000, 15) } else { (10_000, 60) };
+    let bin = dist.join("wasmdesk");
+    let site = root.join("target/bench-site");
+    let _ = std::fs::remove_dir_all(&site);
+    wasmdesk(&bin, &site, &["init"])?;
+    std::fs::copy(
+        dist.join("plugins/tickets.wasm"),
+        site.join("plugins/tickets.wasm"),
+    )?;
+    wasmdesk(&bin, &site, &["plugin", "enable", "tickets", "--yes"])?;
+    eprintln!("xtask: seeding {tickets} tickets through the bridge");
+    seed(&bin, &site, tickets)?;
+
+    let id = tickets / 2;
+    let request = format!("{{\"id\":1,\"op\":\"tickets.get\",\"args\":{{\"id\":{id}}}}}\n");
+    // The same reads tickets.get does, as one sqlite3 invocation.
+    let sql = format!(
+        "SELECT t.id, c.email, c.name, t.subject, t.status, t.priority, t.assignee, t.created_at, t.updated_at, t.deleted_at \
+         FROM tickets__tickets t JOIN tickets__customers c ON c.id = t.customer_id WHERE t.id = {id}; \
+         SELECT tag FROM tickets__tags WHERE ticket_id = {id} ORDER BY tag; \
+         SELECT id, message_id, name, mime_type, size FROM tickets__attachments WHERE ticket_id = {id} ORDER BY id; \
+         SELECT id, author, internal, body, created_at FROM tickets__messages WHERE ticket_id = {id} ORDER BY id;"
+    );
+    let db = site.join("site.db");
+    // Warm both (the compiled plugin cache, the page cache) and check that
+    // they answer the same ticket.
+    let ours = cold_bridge(&bin, &site, &request)?;
+    let theirs = sqlite3(&db, &sql)?;
+    let subject = format!("Ticket {id} about order");
+    if !ours.contains(&subject) || !theirs.contains(&subject) {
+        bail!("the bridge and sqlite3 did not both return ticket {id}:\n{ours}\n{theirs}");
+    }
+
+    let (mut bridge_times, mut shell_times) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        // Interleaved, so both see the same machine state.
+        let started = Instant::now();
+        cold_bridge(&bin, &site, &request)?;
+        bridge_times.push(started.elapsed());
+        let started = Instant::now();
+        sqlite3(&db, &sql)?;
+        shell_times.push(started.elapsed());
+    }
+    let rows = vec![Row {
+        path: format!(
+            "cold `wasmdesk bridge` process answering one `tickets.get` ({tickets}-ticket site, cached compiled plugin)"
+        ),
+        ours: median(bridge_times),
+        baseline_name: "`sqlite3` shell process running the same four queries".into(),
+        baseline: median(shell_times),
+        target: 3.0,
+    }];
+    let table = render(&rows);
+    println!("{table}");
+    write_doc(root, &table, tickets, runs)
+}
+
+fn wasmdesk(bin: &Path, site: &Path, args: &[&str]) -> Result<()> {
+    let output = Command::new(bin)
+        .arg("--site")
+        .arg(site)
+        .args(args)
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "wasmdesk {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Fill the site through the real plugin: tickets with a reply each.
+fn seed(bin: &Path, site: &Path, tickets: usize) -> Result<()> {
+    let mut child = Command::new(bin)
+        .arg("--site")
+        .arg(site)
+        .arg("bridge")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    // Write from another thread: the bridge answers while we write, and
+    // a full stdout pipe would otherwise stop it reading.
+    let stdin = child.stdin.take().context("bridge stdin")?;
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut stdin = std::io::BufWriter::new(stdin);
+        for i in 1..=tickets {
+            writeln!(
+                stdin,
+                "{{\"id\":{i},\"op\":\"tickets.create\",\"args\":{{\"email\":\"customer{}@example.com\",\"subject\":\"Ticket {i} about order\",\"body\":\"My order {i} has not arrived yet.\",\"tags\":[\"orders\"]}}}}",
+                i % (tickets / 4).max(1)
+            )?;
+            writeln!(
+                stdin,
+                "{{\"id\":{i},\"op\":\"tickets.reply\",\"args\":{{\"id\":{i},\"body\":\"We are looking into order {i}.\"}}}}"
+            )?;
+        }
+        stdin.flush()
+    });
+    let output = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the seeding thread panicked"))??;
+    let failed = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.contains("\"ok\":false"))
+        .count();
+    if failed > 0 || !output.status.success() {
+        bail!("seeding failed for {failed} requests");
+    }
+    Ok(())
+}
+
+fn cold_bridge(bin: &Path, site: &Path, request: &str) -> Result<String> {
+    let mut child = Command::new(bin)
+        .arg("--site")
+        .arg(site)
+        .arg("bridge")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .context("bridge stdin")?
+        .write_all(request.as_bytes())?;
+    let output = child.wait_with_output()?;
+    let text = String::from_utf8(output.stdout)?;
+    if !output.status.success() || !text.contains("\"ok\":true") {
+        bail!("the bridge failed: {text}");
+    }
+    Ok(text)
+}
+
+fn sqlite3(db: &Path, sql: &str) -> Result<String> {
+    let output = Command::new("sqlite3").arg(db).arg(sql).output()?;
+    if !output.status.success() {
+        bail!(
+            "sqlite3 failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn render(rows: &[Row]) -> String {
+    let mut out =
+        String::from("| path | wasmdesk | baseline | ratio | target |\n|---|---|---|---|---|\n");
+    for r in rows {
+        let ratio = r.ours.as_secs_f64() / r.baseline.as_secs_f64();
+        let verdict = if ratio <= r.target { "met" } else { "missed" };
+        out.push_str(&format!(
+            "| {} | {:.2} ms | {}: {:.2} ms | {ratio:.2}x | within {:.1}x: {verdict} |\n",
+            r.path,
+            r.ours.as_secs_f64() * 1e3,
+            r.baseline_name,
+            r.baseline.as_secs_f64() * 1e3,
+            r.target
+        ));
+    }
+    out
+}
+
+fn write_doc(root: &Path, table: &str, tickets: usize, runs: usize) -> Result<()> {
+    let commit = Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .current_dir(root)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let doc = format!(
+        "# Benchmarks\n\n\
+         This page tells site owners and PHP developers what wasmdesk's paths cost. Every row is\n\
+         measured by `cargo xtask bench` against a baseline doing the same work in the same run,\n\
+         so the ratio holds across machines better than the absolute numbers.\n\n\
+         Measured at commit `{commit}` on a {cores}-core {cpu}: median of {runs} runs, wasmdesk and\n\
+         the baseline interleaved, release build, site seeded with {tickets} tickets (each with a\n\
+         reply) through the real tickets plugin.\n\n\
+         {table}\n\
+         ## How the cold call is measured\n\n\
+         Each run starts a new `wasmdesk bridge` process, writes one `tickets.get` request, closes\n\
+         stdin and waits for the process to exit, as a PHP worker that spawns one process per\n\
+         request would. The compiled plugin is already in `SITE/cache/components` (the first call\n\
+         after installing a plugin compiles it once). The baseline starts a `sqlite3` process that\n\
+         runs the four queries `tickets.get` runs, on the same database file.\n\n\
+         Run `cargo xtask bench --quick` for a shorter run ({quick_tickets} tickets, 15 runs).\n",
+        quick_tickets = 1_000
+    );
+    std::fs::write(root.join("docs/benchmarks.md"), doc)?;
+    eprintln!("xtask: wrote docs/benchmarks.md");
+    Ok(())
+}
