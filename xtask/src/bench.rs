@@ -94,13 +94,7 @@ fn wasmdesk(bin: &Path, site: &Path, args: &[&str]) -> Result<()> {
 
 /// Fill the site through the real plugin: tickets with a reply each.
 fn seed(bin: &Path, site: &Path, tickets: usize) -> Result<()> {
-    let mut child = Command::new(bin)
-        .arg("--site")
-        .arg(site)
-        .arg("bridge")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
+    let mut child = spawn_bridge(bin, site)?;
     // Write from another thread: the bridge answers while we write, and
     // a full stdout pipe would otherwise stop it reading.
     let stdin = child.stdin.take().context("bridge stdin")?;
@@ -133,14 +127,20 @@ fn seed(bin: &Path, site: &Path, tickets: usize) -> Result<()> {
     Ok(())
 }
 
-fn cold_bridge(bin: &Path, site: &Path, request: &str) -> Result<String> {
-    let mut child = Command::new(bin)
+fn spawn_bridge(bin: &Path, site: &Path) -> Result<std::process::Child> {
+    let child = Command::new(bin)
         .arg("--site")
         .arg(site)
         .arg("bridge")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .spawn()?;
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    Ok(child)
+}
+
+fn cold_bridge(bin: &Path, site: &Path, request: &str) -> Result<String> {
+    let mut child = spawn_bridge(bin, site)?;
     child
         .stdin
         .take()

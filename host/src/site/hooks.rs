@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::registry::records;
 use crate::runtime::log::CallLog;
 use crate::runtime::{CallError, FailureKind};
-use crate::store::{CallAccess, grants};
+use crate::store::CallAccess;
 
 /// How deep actions may emit further actions before they are dropped.
 const MAX_ACTION_DEPTH: u32 = 4;
@@ -49,14 +49,11 @@ impl Site {
                 return Err(fail("exports no hooks".into()));
             };
             let input = value.to_string();
-            let grants = grants::list(&self.db, &id)?;
-            let limits = records::limits(&self.db, &id)?;
             let (output, _) = self.run_with_db(
                 &id,
                 &plugin,
                 &operation,
-                grants,
-                limits,
+                None,
                 CallAccess::ReadOnly,
                 |store, instance| {
                     let result = hooks.load(&mut *store, instance)?.call_apply_filter(
@@ -130,15 +127,12 @@ impl Site {
                 "plugin \"{id}\" exports no hooks"
             )));
         };
-        let grants = grants::list(&self.db, id)?;
-        let limits = records::limits(&self.db, id)?;
         let operation = format!("action {event}");
         let ((), emitted) = self.run_with_db(
             id,
             &plugin,
             &operation,
-            grants,
-            limits,
+            None,
             CallAccess::ReadWrite,
             |store, instance| {
                 let result = hooks.load(&mut *store, instance)?.call_on_action(

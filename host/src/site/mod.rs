@@ -217,13 +217,11 @@ impl Site {
                 .iter()
                 .map(|c| (c.table.clone(), c.access.into()))
                 .collect();
-            let limits = records::limits(&self.db, id)?;
             self.run_with_db(
                 id,
                 &plugin,
                 "setup",
-                sort_grants(grants),
-                limits,
+                Some(sort_grants(grants)),
                 CallAccess::ReadWrite,
                 |store, instance| {
                     let lifecycle = plugin.exports.lifecycle.as_ref().expect("checked above");
@@ -412,16 +410,13 @@ impl Site {
                 args[&filter.argument] = self.apply_filters(&filter.filter, value)?;
             }
         }
-        let grants = grants::list(&self.db, id)?;
-        let limits = records::limits(&self.db, id)?;
         let operation = format!("command {command}");
         let args = serde_json::to_string(&args).expect("a JSON value serializes");
         let (output, events) = self.run_with_db(
             id,
             &plugin,
             &operation,
-            grants,
-            limits,
+            None,
             CallAccess::ReadWrite,
             |store, instance| {
                 let result =
@@ -481,20 +476,25 @@ impl Site {
     /// `f` returns the export's own result: an error there rolls back.
     /// Returns what `f` returned and the actions the call emitted (none
     /// unless it committed). A read-only call never commits.
-    #[allow(clippy::too_many_arguments)]
     fn run_with_db<R>(
         &mut self,
         id: &str,
         plugin: &LoadedPlugin,
         operation: &str,
-        grants: Vec<(String, crate::store::Access)>,
-        limits: Limits,
+        grants: Option<Vec<(String, crate::store::Access)>>,
         access: CallAccess,
         f: impl FnOnce(
             &mut Store<HostState>,
             &Instance,
         ) -> wasmtime::Result<Result<R, (FailureKind, String)>>,
     ) -> Result<(R, Vec<(String, String)>), Error> {
+        // The grants in force, unless the caller runs it with others (setup
+        // runs with the grants about to be approved).
+        let grants = match grants {
+            Some(grants) => grants,
+            None => grants::list(&self.db, id)?,
+        };
+        let limits = records::limits(&self.db, id)?;
         let deadline = Instant::now() + limits.deadline();
         let mut db = match self.plugin_dbs.remove(id) {
             Some(db) => db,
