@@ -5,12 +5,11 @@ use std::collections::VecDeque;
 
 use serde_json::Value;
 
-use super::Site;
+use super::{CallOptions, Site};
 use crate::error::Error;
 use crate::registry::records;
 use crate::runtime::log::CallLog;
 use crate::runtime::{CallError, FailureKind};
-use crate::store::CallAccess;
 
 /// How deep actions may emit further actions before they are dropped.
 const MAX_ACTION_DEPTH: u32 = 4;
@@ -53,8 +52,7 @@ impl Site {
                 &id,
                 &plugin,
                 &operation,
-                None,
-                CallAccess::ReadOnly,
+                CallOptions::READ_ONLY,
                 |store, instance| {
                     let result = hooks.load(&mut *store, instance)?.call_apply_filter(
                         &mut *store,
@@ -132,8 +130,7 @@ impl Site {
             id,
             &plugin,
             &operation,
-            None,
-            CallAccess::ReadWrite,
+            CallOptions::WRITE,
             |store, instance| {
                 let result = hooks.load(&mut *store, instance)?.call_on_action(
                     &mut *store,

@@ -60,6 +60,41 @@ pub struct Site {
     plugin_dbs: HashMap<String, PluginDb>,
 }
 
+/// How a plugin call runs, beyond the plugin's own limits.
+pub(crate) struct CallOptions {
+    /// Grants other than those in force (setup runs with the ones about to
+    /// be approved).
+    grants: Option<Vec<(String, crate::store::Access)>>,
+    access: CallAccess,
+    /// A deadline the call gets at least, whatever the plugin's limit.
+    min_deadline_ms: u32,
+}
+
+impl CallOptions {
+    /// Commands and action handlers.
+    pub(crate) const WRITE: CallOptions = CallOptions {
+        grants: None,
+        access: CallAccess::ReadWrite,
+        min_deadline_ms: 0,
+    };
+    /// Filters: read-only, never committed.
+    pub(crate) const READ_ONLY: CallOptions = CallOptions {
+        grants: None,
+        access: CallAccess::ReadOnly,
+        min_deadline_ms: 0,
+    };
+
+    /// `setup` migrates tables once per approval, which can take long on a
+    /// big site: ten minutes at least.
+    fn setup(grants: Vec<(String, crate::store::Access)>) -> CallOptions {
+        CallOptions {
+            grants: Some(grants),
+            access: CallAccess::ReadWrite,
+            min_deadline_ms: 600_000,
+        }
+    }
+}
+
 /// What a command returned, and what went wrong after it committed (an
 /// action handler that failed): reported, never undoing the command.
 #[derive(Debug, Serialize)]
@@ -210,9 +245,11 @@ impl Site {
         }
 
         let previous_version = previous.as_ref().map(|r| r.manifest.version.clone());
-        let version_changed = previous_version.as_deref() != Some(manifest.version.as_str());
+        // Set up on first approval and whenever the approved binary changes
+        // (setup must be idempotent; an update may migrate tables).
+        let binary_changed = previous.as_ref().map(|r| r.sha256.as_str()) != Some(sha256.as_str());
         let plugin = self.load(id)?;
-        if plugin.exports.lifecycle.is_some() && version_changed {
+        if plugin.exports.lifecycle.is_some() && binary_changed {
             let grants: Vec<_> = requested
                 .iter()
                 .map(|c| (c.table.clone(), c.access.into()))
@@ -221,8 +258,7 @@ impl Site {
                 id,
                 &plugin,
                 "setup",
-                Some(sort_grants(grants)),
-                CallAccess::ReadWrite,
+                CallOptions::setup(sort_grants(grants)),
                 |store, instance| {
                     let lifecycle = plugin.exports.lifecycle.as_ref().expect("checked above");
                     let result = lifecycle
@@ -416,8 +452,7 @@ impl Site {
             id,
             &plugin,
             &operation,
-            None,
-            CallAccess::ReadWrite,
+            CallOptions::WRITE,
             |store, instance| {
                 let result =
                     commands
@@ -481,8 +516,7 @@ impl Site {
         id: &str,
         plugin: &LoadedPlugin,
         operation: &str,
-        grants: Option<Vec<(String, crate::store::Access)>>,
-        access: CallAccess,
+        options: CallOptions,
         f: impl FnOnce(
             &mut Store<HostState>,
             &Instance,
@@ -490,11 +524,13 @@ impl Site {
     ) -> Result<(R, Vec<(String, String)>), Error> {
         // The grants in force, unless the caller runs it with others (setup
         // runs with the grants about to be approved).
-        let grants = match grants {
+        let grants = match options.grants {
             Some(grants) => grants,
             None => grants::list(&self.db, id)?,
         };
-        let limits = records::limits(&self.db, id)?;
+        let mut limits = records::limits(&self.db, id)?;
+        limits.deadline_ms = limits.deadline_ms.max(options.min_deadline_ms);
+        let access = options.access;
         let deadline = Instant::now() + limits.deadline();
         let mut db = match self.plugin_dbs.remove(id) {
             Some(db) => db,

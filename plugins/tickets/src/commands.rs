@@ -151,12 +151,11 @@ fn add_message(
             int(now),
         ],
     )?;
-    let id = m.last_insert_rowid;
     db::run(
-        "INSERT INTO tickets__search (rowid, ticket_id, text) VALUES (?1, ?2, ?3)",
-        &[int(id), int(ticket_id), text(body)],
+        "UPDATE tickets__search SET text = text || char(10) || ?2 WHERE rowid = ?1",
+        &[int(ticket_id), text(body)],
     )?;
-    Ok(id)
+    Ok(m.last_insert_rowid)
 }
 
 /// `{email, name?, subject, body, priority?, tags?, attachments?}` -> the new ticket.
@@ -184,8 +183,8 @@ pub fn create(args: &Json) -> Result<Json, CommandError> {
     )?;
     let id = t.last_insert_rowid;
     db::run(
-        "INSERT INTO tickets__search (rowid, ticket_id, text) VALUES (?1, ?2, ?3)",
-        &[int(-id), int(id), text(subject)],
+        "INSERT INTO tickets__search (rowid, text) VALUES (?1, ?2)",
+        &[int(id), text(subject)],
     )?;
     let message = add_message(id, "customer", false, body, now)?;
     attachments::store(id, message, files, now)?;
@@ -257,11 +256,35 @@ pub fn list(args: &Json) -> Result<Json, CommandError> {
             .as_i64()
             .ok_or_else(|| bad("cursor must be the next_cursor of the previous page"))?,
     };
-    // Only the filters given go into the SQL, so each shape uses its index.
-    let mut sql = String::from(
+    // The most selective index drives the query in ticket-id order, newest
+    // first, so a page stops after `limit` rows however many tickets match:
+    // the search index for `text`, the tag index for `tag`, else the
+    // tickets themselves. Only the filters given go into the SQL.
+    let text_query = args["text"].as_str().and_then(fts_query);
+    let tag = args["tag"].as_str().map(|t| t.trim().to_lowercase());
+    // With both, the one with fewer matches drives (counted up to a cap).
+    let text_drives = match (&text_query, &tag) {
+        (Some(query), Some(tag)) => estimate_matches(query)? <= estimate_tagged(tag)?,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let (driver, key) = if text_drives {
+        (
+            "tickets__search s CROSS JOIN tickets__tickets t ON t.id = s.rowid",
+            "s.rowid",
+        )
+    } else if tag.is_some() {
+        (
+            "tickets__tags g CROSS JOIN tickets__tickets t ON t.id = g.ticket_id",
+            "g.ticket_id",
+        )
+    } else {
+        ("tickets__tickets t", "t.id")
+    };
+    let mut sql = format!(
         "SELECT t.id, c.email, c.name, t.subject, t.status, t.priority, t.assignee, t.created_at, t.updated_at,
-                t.deleted_at, (SELECT group_concat(tag, ',') FROM tickets__tags g WHERE g.ticket_id = t.id) AS tags
-         FROM tickets__tickets t JOIN tickets__customers c ON c.id = t.customer_id WHERE t.id < ?1",
+                t.deleted_at, (SELECT group_concat(tag, ',') FROM tickets__tags x WHERE x.ticket_id = t.id) AS tags
+         FROM {driver} JOIN tickets__customers c ON c.id = t.customer_id WHERE {key} < ?1"
     );
     if args["trash"].as_bool().unwrap_or(false) {
         sql.push_str(" AND t.deleted_at IS NOT NULL");
@@ -273,6 +296,27 @@ pub fn list(args: &Json) -> Result<Json, CommandError> {
         params.push(value);
         sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
     };
+    match (&text_query, &tag, text_drives) {
+        (Some(query), tag, true) => {
+            filter(" AND tickets__search MATCH ?", text(query));
+            if let Some(tag) = tag {
+                filter(
+                    " AND EXISTS (SELECT 1 FROM tickets__tags x WHERE x.ticket_id = t.id AND x.tag = ?)",
+                    text(tag),
+                );
+            }
+        }
+        (query, Some(tag), false) => {
+            filter(" AND g.tag = ?", text(tag));
+            if let Some(query) = query {
+                filter(
+                    " AND EXISTS (SELECT 1 FROM tickets__search WHERE rowid = t.id AND tickets__search MATCH ?)",
+                    text(query),
+                );
+            }
+        }
+        _ => {}
+    }
     if let Some(status) = one_of(&args["status"], "status", STATUSES)? {
         filter(" AND t.status = ?", text(status));
     }
@@ -285,20 +329,8 @@ pub fn list(args: &Json) -> Result<Json, CommandError> {
     if let Some(assignee) = args["assignee"].as_str() {
         filter(" AND t.assignee = ?", text(assignee));
     }
-    if let Some(tag) = args["tag"].as_str() {
-        filter(
-            " AND t.id IN (SELECT ticket_id FROM tickets__tags WHERE tag = ?)",
-            text(&tag.trim().to_lowercase()),
-        );
-    }
-    if let Some(query) = args["text"].as_str().and_then(fts_query) {
-        filter(
-            " AND t.id IN (SELECT ticket_id FROM tickets__search WHERE tickets__search MATCH ?)",
-            text(&query),
-        );
-    }
     params.push(int(limit + 1));
-    sql.push_str(&format!(" ORDER BY t.id DESC LIMIT ?{}", params.len()));
+    sql.push_str(&format!(" ORDER BY {key} DESC LIMIT ?{}", params.len()));
     let rows = db::run(&sql, &params)?;
     let mut tickets: Vec<Json> = db::objects(&rows)
         .into_iter()
@@ -318,6 +350,34 @@ pub fn list(args: &Json) -> Result<Json, CommandError> {
         None
     };
     Ok(json!({"tickets": tickets, "next_cursor": next_cursor}))
+}
+
+/// How many matches to count at most when choosing what drives a list.
+const ESTIMATE_CAP: i64 = 5_000;
+
+fn estimate_matches(query: &str) -> Result<i64, CommandError> {
+    count(
+        "SELECT count(*) FROM (SELECT 1 FROM tickets__search WHERE tickets__search MATCH ?1 LIMIT ?2)",
+        query,
+    )
+}
+
+fn estimate_tagged(tag: &str) -> Result<i64, CommandError> {
+    count(
+        "SELECT count(*) FROM (SELECT 1 FROM tickets__tags WHERE tag = ?1 LIMIT ?2)",
+        tag,
+    )
+}
+
+fn count(sql: &str, value: &str) -> Result<i64, CommandError> {
+    let r = db::run(sql, &[text(value), int(ESTIMATE_CAP)])?;
+    Ok(r.rows
+        .first()
+        .and_then(|row| match row.first() {
+            Some(Value::Integer(n)) => Some(*n),
+            _ => None,
+        })
+        .unwrap_or(0))
 }
 
 /// Words of a search, each quoted, so that user text is never FTS syntax.
@@ -486,10 +546,7 @@ pub fn purge_trash(args: &Json) -> Result<Json, CommandError> {
 pub fn purge_where(condition: &str, params: &[Value]) -> Result<u64, CommandError> {
     let doomed = format!("SELECT id FROM tickets__tickets WHERE {condition}");
     db::run(
-        &format!(
-            "DELETE FROM tickets__search WHERE rowid IN (SELECT -id FROM ({doomed})
-             UNION ALL SELECT m.id FROM tickets__messages m WHERE m.ticket_id IN ({doomed}))"
-        ),
+        &format!("DELETE FROM tickets__search WHERE rowid IN ({doomed})"),
         params,
     )?;
     for table in ["tickets__attachments", "tickets__tags", "tickets__messages"] {

@@ -56,9 +56,10 @@ const SCHEMA: &[&str] = &[
     )",
     "CREATE INDEX IF NOT EXISTS tickets__attachments_message ON tickets__attachments (message_id)",
     "CREATE INDEX IF NOT EXISTS tickets__attachments_ticket ON tickets__attachments (ticket_id)",
-    // Full-text search over subjects (rowid = -ticket id) and message
-    // bodies (rowid = message id).
-    "CREATE VIRTUAL TABLE IF NOT EXISTS tickets__search USING fts5 (ticket_id UNINDEXED, text)",
+    // Full-text search: one document per ticket (rowid = ticket id) with
+    // its subject and every message, so a search walks ticket ids newest
+    // first and stops after a page.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS tickets__search USING fts5 (text)",
     "CREATE TABLE IF NOT EXISTS tickets__settings (
         key   TEXT PRIMARY KEY,
         value INTEGER NOT NULL
@@ -79,6 +80,14 @@ const ADD_COLUMNS: &[(&str, &str)] = &[
 
 pub fn setup(_previous: Option<&str>) -> Result<(), String> {
     let fail = |e| format!("creating the tickets tables failed: {e:?}");
+    // An earlier layout kept one search row per message: rebuild it.
+    let old_search = db::exec("PRAGMA table_info(tickets__search)", &[]).map_err(fail)?;
+    let old_layout = db::objects(&old_search)
+        .iter()
+        .any(|c| c["name"] == "ticket_id");
+    if old_layout {
+        db::exec("DROP TABLE tickets__search", &[]).map_err(fail)?;
+    }
     db::exec(SCHEMA[0], &[]).map_err(fail)?;
     db::exec(SCHEMA[1], &[]).map_err(fail)?;
     let columns = db::exec("PRAGMA table_info(tickets__tickets)", &[]).map_err(fail)?;
@@ -105,6 +114,16 @@ pub fn setup(_previous: Option<&str>) -> Result<(), String> {
             &[],
         )
         .map_err(fail)?;
+    }
+    if old_layout {
+        db::exec(
+            "INSERT INTO tickets__search (rowid, text)
+             SELECT t.id, t.subject || char(10) || coalesce((SELECT group_concat(body, char(10))
+                 FROM tickets__messages WHERE ticket_id = t.id), '')
+             FROM tickets__tickets t",
+            &[],
+        )
+        .map_err(|e| format!("rebuilding the search index failed: {e:?}"))?;
     }
     Ok(())
 }
