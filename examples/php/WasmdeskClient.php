@@ -27,20 +27,24 @@ class WasmdeskClient
     /**
      * @param string $binary path to the wasmdesk binary
      * @param string $site   path to the site folder
+     * @param string|null $errorLog where the bridge's own warnings go (default: a
+     *                    file in the system temp folder); responses never go there
      */
-    public function __construct(string $binary, string $site)
+    public function __construct(string $binary, string $site, ?string $errorLog = null)
     {
         if (!is_executable($binary)) {
             throw new WasmdeskException('internal', "wasmdesk binary not found or not executable: $binary");
         }
         $command = [$binary, '--site', $site, 'bridge'];
-        $descriptors = [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']];
+        $errorLog = $errorLog ?? sys_get_temp_dir() . '/wasmdesk-bridge.log';
+        // stderr goes to a file: a pipe nobody reads could fill up and stall
+        // the bridge.
+        $descriptors = [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['file', $errorLog, 'a']];
         $this->process = proc_open($command, $descriptors, $pipes);
         if (!is_resource($this->process)) {
             throw new WasmdeskException('internal', "cannot start $binary");
         }
-        [$this->stdin, $this->stdout, $stderr] = $pipes;
-        fclose($stderr);
+        [$this->stdin, $this->stdout] = $pipes;
     }
 
     /**

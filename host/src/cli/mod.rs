@@ -121,14 +121,19 @@ pub fn main() -> ExitCode {
 }
 
 /// Print an error once: one line on stderr, or a JSON object with --json.
+/// Writes ignore failures (never `eprintln!`, which panics on a closed pipe).
 pub fn report(error: &Error, json: bool) {
     let code = error.code();
     if json {
         let body =
             json!({"ok": false, "error": {"code": code.as_str(), "message": error.to_string()}});
-        eprintln!("{body}");
+        let _ = writeln!(std::io::stderr(), "{body}");
     } else {
-        eprintln!("wasmdesk: error[{}]: {error}", code.as_str());
+        let _ = writeln!(
+            std::io::stderr(),
+            "wasmdesk: error[{}]: {error}",
+            code.as_str()
+        );
     }
 }
 
@@ -166,7 +171,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut site = Site::open(&cli.site)?;
             let output = site.call(plugin, command, &args.args)?;
             for warning in &output.warnings {
-                eprintln!("wasmdesk: warning: {warning}");
+                let _ = writeln!(std::io::stderr(), "wasmdesk: warning: {warning}");
             }
             let pretty =
                 serde_json::to_string_pretty(&output.result).expect("a JSON value serializes");

@@ -1,5 +1,7 @@
 //! Human-readable renderings of command results (the JSON form is serde's).
 
+use std::io::Write;
+
 use crate::registry::PluginEntry;
 use crate::registry::manifest::DataPolicy;
 use crate::site::{EnableReport, RemoveReport};
@@ -7,11 +9,13 @@ use crate::store::Capability;
 
 /// Print `value` as JSON, or the text `human` makes.
 pub fn print(json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
-    if json {
-        println!("{value}");
+    // A reader that went away (`| head`) is not an error worth a panic.
+    let mut out = std::io::stdout().lock();
+    let _ = if json {
+        writeln!(out, "{value}")
     } else {
-        println!("{}", human());
-    }
+        writeln!(out, "{}", human())
+    };
 }
 
 pub fn plugin_table(plugins: &[PluginEntry]) -> String {

@@ -75,7 +75,11 @@ impl CallLog {
             file.write_all(out.as_bytes())
         })();
         if let Err(e) = result {
-            eprintln!("wasmdesk: warning: cannot write the log of plugin {plugin:?}: {e}");
+            // Never eprintln!: it panics when stderr is a closed pipe.
+            let _ = writeln!(
+                std::io::stderr(),
+                "wasmdesk: warning: cannot write the log of plugin {plugin:?}: {e}"
+            );
         }
     }
 }
