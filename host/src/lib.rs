@@ -10,6 +10,7 @@ pub mod bridge;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod privacy;
 pub mod registry;
 pub mod runtime;
 pub mod site;

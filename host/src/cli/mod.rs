@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::error::Error;
+use crate::privacy::Subject;
 use crate::site::Site;
 use crate::store::Capability;
 
@@ -41,6 +42,42 @@ pub enum Command {
     Call(CallArgs),
     /// Answer JSON requests, one per line on stdin, until EOF (for PHP/CMS sites).
     Bridge,
+    /// Answer a data subject's GDPR request: export or erase their data.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Export everything every plugin holds about a person into a zip archive.
+    Export {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Where to write the archive (export.json, index.html, files/).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Erase a person from every plugin, then prove it with a residue scan.
+    Erase {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Report what would be removed, anonymised or retained; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SubjectArgs {
+    /// The person's e-mail address.
+    #[arg(long)]
+    pub email: String,
+    /// Their name, also searched for and anonymised in other people's messages.
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +198,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             crate::bridge::serve(&mut site, stdin, stdout)
                 .map_err(|e| Error::io("the bridge lost its stdin or stdout", e))?;
         }
+        Command::Privacy(command) => {
+            let mut site = Site::open(&cli.site)?;
+            run_privacy(&mut site, command, json)?;
+        }
         Command::Call(args) => {
             let (plugin, command) = args.op.split_once('.').ok_or_else(|| {
                 Error::BadRequest(format!(
@@ -272,6 +313,56 @@ fn run_plugin(site: &mut Site, command: PluginCommand, json: bool) -> Result<(),
                     args.name, limits.memory_mib, limits.deadline_ms
                 )
             });
+        }
+    }
+    Ok(())
+}
+
+fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(), Error> {
+    match command {
+        PrivacyCommand::Export { subject, out } => {
+            let subject = Subject::new(&subject.email, subject.name.as_deref())?;
+            let report = site.export_subject(&subject, &out)?;
+            output::print(json, json!(report), || {
+                format!(
+                    "exported {} item(s) and {} file(s) about {} from {} to {}",
+                    report.items,
+                    report.files,
+                    report.subject,
+                    if report.plugins.is_empty() {
+                        "no plugin".to_string()
+                    } else {
+                        report.plugins.join(", ")
+                    },
+                    report.out
+                )
+            });
+        }
+        PrivacyCommand::Erase {
+            subject,
+            dry_run,
+            yes,
+        } => {
+            let subject = Subject::new(&subject.email, subject.name.as_deref())?;
+            if !dry_run && !yes {
+                if json || !std::io::stdin().is_terminal() {
+                    return Err(Error::BadRequest(format!(
+                        "erasing {} cannot be undone: run it in a terminal, or pass --yes (preview with --dry-run)",
+                        subject.email
+                    )));
+                }
+                if !confirm(&format!(
+                    "Erase every trace of {} from this site? This cannot be undone.",
+                    subject.email
+                ))? {
+                    return Err(Error::Conflict(format!(
+                        "not erased: you did not confirm erasing {}",
+                        subject.email
+                    )));
+                }
+            }
+            let report = site.erase_subject(&subject, dry_run)?;
+            output::print(json, json!(report), || output::erasure_report(&report));
         }
     }
     Ok(())

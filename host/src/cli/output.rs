@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::privacy::ErasureReport;
 use crate::registry::PluginEntry;
 use crate::registry::manifest::DataPolicy;
 use crate::site::{EnableReport, RemoveReport};
@@ -157,6 +158,41 @@ pub fn remove_report(r: &RemoveReport) -> String {
             r.kept_tables.join(", ")
         ));
     }
+    out
+}
+
+pub fn erasure_report(r: &ErasureReport) -> String {
+    let mut out = String::new();
+    for p in &r.plugins {
+        out.push_str(&format!(
+            "{}: {} item(s) {}\n",
+            p.id,
+            p.items_removed,
+            if r.dry_run { "to remove" } else { "removed" }
+        ));
+        for retained in &p.items_retained {
+            out.push_str(&format!(
+                "  retained {}: {}\n",
+                retained.item, retained.reason
+            ));
+        }
+        for message in &p.messages {
+            out.push_str(&format!("  {message}\n"));
+        }
+    }
+    for residue in &r.residue {
+        out.push_str(&format!(
+            "residue: {} row(s) of {}.{} (plugin {}) still hold an identifier\n",
+            residue.rows, residue.table, residue.column, residue.plugin
+        ));
+    }
+    if let Some(raw) = &r.raw_bytes {
+        out.push_str(&format!(
+            "raw bytes: the address occurs {} time(s) in site.db and {} in its WAL\n",
+            raw.database, raw.wal
+        ));
+    }
+    out.push_str(&r.summary);
     out
 }
 

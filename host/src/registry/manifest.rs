@@ -270,6 +270,15 @@ impl Manifest {
             );
         }
         if let Some(processing) = &self.processing {
+            // What WordPress lacks: a plugin that stores personal data and
+            // cannot export and erase it is not enabled at all.
+            if !processing.personal_data.is_empty() && exports.privacy.is_none() {
+                problems.push(
+                    "declares personal data but does not export wasmdesk:plugin/privacy: every plugin \
+                     that stores personal data must export and erase it"
+                        .into(),
+                );
+            }
             let ns = Namespace::of(&self.id);
             for field in &processing.personal_data {
                 if !ns.owns(&field.table) {

@@ -61,6 +61,7 @@ pub struct Site {
 }
 
 /// How a plugin call runs, beyond the plugin's own limits.
+#[derive(Clone)]
 pub(crate) struct CallOptions {
     /// Grants other than those in force (setup runs with the ones about to
     /// be approved).
@@ -68,6 +69,8 @@ pub(crate) struct CallOptions {
     access: CallAccess,
     /// A deadline the call gets at least, whatever the plugin's limit.
     min_deadline_ms: u32,
+    /// Overwrite deleted content (erasure).
+    secure_delete: bool,
 }
 
 impl CallOptions {
@@ -76,12 +79,21 @@ impl CallOptions {
         grants: None,
         access: CallAccess::ReadWrite,
         min_deadline_ms: 0,
+        secure_delete: false,
     };
     /// Filters: read-only, never committed.
     pub(crate) const READ_ONLY: CallOptions = CallOptions {
         grants: None,
         access: CallAccess::ReadOnly,
         min_deadline_ms: 0,
+        secure_delete: false,
+    };
+    /// Erasure pages: deleted content is overwritten, not left in free pages.
+    pub(crate) const ERASE: CallOptions = CallOptions {
+        grants: None,
+        access: CallAccess::ReadWrite,
+        min_deadline_ms: 0,
+        secure_delete: true,
     };
 
     /// `setup` migrates tables once per approval, which can take long on a
@@ -91,6 +103,7 @@ impl CallOptions {
             grants: Some(grants),
             access: CallAccess::ReadWrite,
             min_deadline_ms: 600_000,
+            secure_delete: false,
         }
     }
 }
@@ -156,6 +169,10 @@ impl Site {
             loaded: HashMap::new(),
             plugin_dbs: HashMap::new(),
         })
+    }
+
+    pub(crate) fn db(&self) -> &Connection {
+        &self.db
     }
 
     pub fn paths(&self) -> &SitePaths {
@@ -478,7 +495,7 @@ impl Site {
     }
 
     /// An enabled plugin whose file is the approved one, loaded.
-    fn ready(&mut self, id: &str) -> Result<(records::Record, Rc<LoadedPlugin>), Error> {
+    pub(crate) fn ready(&mut self, id: &str) -> Result<(records::Record, Rc<LoadedPlugin>), Error> {
         let record = records::get(&self.db, id)?;
         let Some(record) = record.filter(|r| r.enabled) else {
             let entry = self.inspect(id).map_err(|e| match e {
@@ -511,7 +528,7 @@ impl Site {
     /// `f` returns the export's own result: an error there rolls back.
     /// Returns what `f` returned and the actions the call emitted (none
     /// unless it committed). A read-only call never commits.
-    fn run_with_db<R>(
+    pub(crate) fn run_with_db<R>(
         &mut self,
         id: &str,
         plugin: &LoadedPlugin,
@@ -536,6 +553,7 @@ impl Site {
             Some(db) => db,
             None => PluginDb::open(&self.paths.db, id, grants.clone())?,
         };
+        db.set_secure_delete(options.secure_delete)?;
         db.begin_call(grants, deadline, limits.result_cap(), access)?;
         let call = Call {
             plugin: id,

@@ -141,6 +141,13 @@ impl PluginDb {
         }
     }
 
+    /// Overwrite deleted content with zeros (for erasure calls), or not.
+    pub fn set_secure_delete(&mut self, on: bool) -> Result<(), StoreError> {
+        let value = if on { "ON" } else { "OFF" };
+        self.host(|c| c.pragma_update(None, "secure_delete", value))?;
+        Ok(())
+    }
+
     /// The first denial of the current call, if any.
     pub fn denial(&self) -> Option<&Denial> {
         self.call.denial.as_ref()

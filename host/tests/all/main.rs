@@ -7,6 +7,7 @@ mod capabilities;
 mod cli;
 mod hooks;
 mod lifecycle;
+mod privacy;
 mod sandbox;
 mod support;
 mod tickets;

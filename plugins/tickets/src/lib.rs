@@ -8,6 +8,7 @@ wit_bindgen::generate!({
             include wasmdesk:plugin/base@0.1.0;
             export wasmdesk:plugin/lifecycle@0.1.0;
             export wasmdesk:plugin/commands@0.1.0;
+            export wasmdesk:plugin/privacy@0.1.0;
         }
     "#,
     path: "../../wit",
@@ -18,6 +19,7 @@ mod attachments;
 mod commands;
 mod db;
 mod plugin_manifest;
+mod privacy;
 mod schema;
 mod settings;
 
@@ -64,6 +66,31 @@ impl Commands for Tickets {
             }
         };
         Ok(result.to_string())
+    }
+}
+
+impl exports::wasmdesk::plugin::privacy::Guest for Tickets {
+    fn export_data(
+        subject: exports::wasmdesk::plugin::privacy::Subject,
+        cursor: Option<String>,
+    ) -> Result<exports::wasmdesk::plugin::privacy::ExportPage, String> {
+        privacy::export(subject, cursor)
+    }
+
+    fn erase_data(
+        subject: exports::wasmdesk::plugin::privacy::Subject,
+        cursor: Option<String>,
+        dry_run: bool,
+    ) -> Result<exports::wasmdesk::plugin::privacy::ErasePage, String> {
+        privacy::erase(subject, cursor, dry_run)
+    }
+
+    fn apply_retention(
+        rule: String,
+        cutoff_ms: i64,
+        dry_run: bool,
+    ) -> Result<exports::wasmdesk::plugin::privacy::RetentionReport, String> {
+        privacy::retention(&rule, cutoff_ms, dry_run)
     }
 }
 

@@ -115,6 +115,13 @@ pub fn setup(_previous: Option<&str>) -> Result<(), String> {
         )
         .map_err(fail)?;
     }
+    // Deleted documents leave the index at once (no stale terms of an
+    // erased customer waiting for a merge).
+    db::exec(
+        "INSERT INTO tickets__search (tickets__search, rank) VALUES ('secure-delete', 1)",
+        &[],
+    )
+    .map_err(|e| format!("configuring the search index failed: {e:?}"))?;
     if old_layout {
         db::exec(
             "INSERT INTO tickets__search (rowid, text)

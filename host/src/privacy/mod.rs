@@ -1,0 +1,392 @@
+//! GDPR requests about one data subject: export (Art. 15, 20) through every
+//! plugin's exporter, erasure (Art. 17) through every eraser, then proof:
+//! a residue scan of every column and of the raw database bytes.
+
+pub mod archive;
+pub mod residue;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::registry::records;
+use crate::runtime::FailureKind;
+use crate::runtime::bindings::privacy as wit;
+use crate::site::{CallOptions, Site};
+use crate::store::namespace::Namespace;
+
+/// The most pages one plugin may return for one request: a plugin that
+/// keeps saying "more" is stopped, not followed forever.
+const MAX_PAGES: usize = 100_000;
+
+/// The person a request is about.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// Lower-cased.
+    pub email: String,
+    /// Other identifiers, such as ("name", "Ada Lovelace").
+    pub identifiers: Vec<(String, String)>,
+}
+
+impl Subject {
+    pub fn new(email: &str, name: Option<&str>) -> Result<Subject, Error> {
+        let email = email.trim().to_lowercase();
+        if !email
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+        {
+            return Err(Error::BadRequest(format!(
+                "{email:?} is not an e-mail address"
+            )));
+        }
+        let identifiers = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| vec![("name".to_string(), n.to_string())])
+            .unwrap_or_default();
+        Ok(Subject { email, identifiers })
+    }
+
+    fn wit(&self) -> wit::Subject {
+        wit::Subject {
+            email: self.email.clone(),
+            identifiers: self.identifiers.clone(),
+        }
+    }
+
+    /// Values the residue scan looks for.
+    fn needles(&self) -> Vec<String> {
+        let mut needles = vec![self.email.clone()];
+        needles.extend(
+            self.identifiers
+                .iter()
+                .map(|(_, v)| v.clone())
+                .filter(|v| v.len() >= 3),
+        );
+        needles
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportReport {
+    pub subject: String,
+    pub out: String,
+    pub plugins: Vec<String>,
+    pub items: usize,
+    pub files: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErasureReport {
+    pub subject: String,
+    pub dry_run: bool,
+    pub plugins: Vec<PluginErasure>,
+    /// Columns that still hold an identifier after the erasure.
+    pub residue: Vec<PluginResidue>,
+    /// Occurrences of the e-mail address in the raw bytes of site.db and
+    /// site.db-wal after the erasure (not measured on a dry run).
+    pub raw_bytes: Option<RawBytes>,
+    pub clean: bool,
+    pub summary: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PluginErasure {
+    pub id: String,
+    pub items_removed: u64,
+    pub items_retained: Vec<Retained>,
+    pub messages: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Retained {
+    pub item: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PluginResidue {
+    /// The plugin whose namespace holds the table, or "host".
+    pub plugin: String,
+    pub table: String,
+    pub column: String,
+    pub rows: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RawBytes {
+    pub database: u64,
+    pub wal: u64,
+}
+
+impl Site {
+    /// Enabled plugins that export the privacy interface, by id.
+    fn privacy_plugins(&mut self) -> Result<Vec<(String, String)>, Error> {
+        let mut found = Vec::new();
+        for record in records::enabled(self.db())? {
+            let (_, plugin) = self.ready(&record.id)?;
+            if plugin.exports.privacy.is_some() {
+                found.push((record.id, record.manifest.version));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Export everything every plugin holds about `subject` into a zip at `out`.
+    pub fn export_subject(&mut self, subject: &Subject, out: &Path) -> Result<ExportReport, Error> {
+        let wit_subject = subject.wit();
+        let mut plugins = Vec::new();
+        for (id, version) in self.privacy_plugins()? {
+            let (_, plugin) = self.ready(&id)?;
+            let privacy = plugin
+                .exports
+                .privacy
+                .as_ref()
+                .expect("privacy_plugins checked it");
+            let mut groups: Vec<archive::Group> = Vec::new();
+            let mut cursor: Option<String> = None;
+            for page_number in 0.. {
+                if page_number == MAX_PAGES {
+                    return Err(too_many_pages(&id, "export"));
+                }
+                let (page, _) = self.run_with_db(
+                    &id,
+                    &plugin,
+                    "privacy export",
+                    CallOptions::READ_ONLY,
+                    |store, instance| {
+                        let result = privacy.load(&mut *store, instance)?.call_export_data(
+                            &mut *store,
+                            &wit_subject,
+                            cursor.as_deref(),
+                        )?;
+                        Ok(result.map_err(|message| (FailureKind::Fault, message)))
+                    },
+                )?;
+                for item in page.items {
+                    let files: Vec<(String, Vec<u8>)> = item
+                        .files
+                        .into_iter()
+                        .map(|f| {
+                            (
+                                archive::file_path(&id, &item.group_id, &item.item_id, &f.name),
+                                f.content,
+                            )
+                        })
+                        .collect();
+                    let exported = archive::Item {
+                        id: item.item_id,
+                        data: item
+                            .data
+                            .into_iter()
+                            .map(|(name, value)| archive::Field { name, value })
+                            .collect(),
+                        files: files.iter().map(|(path, _)| path.clone()).collect(),
+                        contents: files,
+                    };
+                    match groups.iter_mut().find(|g| g.id == item.group_id) {
+                        Some(group) => group.items.push(exported),
+                        None => groups.push(archive::Group {
+                            id: item.group_id,
+                            label: item.group_label,
+                            items: vec![exported],
+                        }),
+                    }
+                }
+                cursor = page.next;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            plugins.push(archive::PluginExport {
+                id,
+                version,
+                groups,
+            });
+        }
+        let export = archive::Export {
+            format: "wasmdesk-export",
+            version: 1,
+            generated_at_ms: crate::now_ms(),
+            subject: subject.email.clone(),
+            plugins,
+        };
+        let items = export
+            .plugins
+            .iter()
+            .flat_map(|p| &p.groups)
+            .map(|g| g.items.len())
+            .sum();
+        let files = archive::write(&export, out)
+            .map_err(|e| Error::io(format!("cannot write {}", out.display()), e))?;
+        Ok(ExportReport {
+            subject: subject.email.clone(),
+            out: out.display().to_string(),
+            plugins: export.plugins.iter().map(|p| p.id.clone()).collect(),
+            items,
+            files,
+        })
+    }
+
+    /// Erase `subject` through every plugin's eraser (with secure_delete),
+    /// checkpoint the WAL, and scan for what remains. A dry run changes
+    /// nothing and reports what would be done.
+    pub fn erase_subject(
+        &mut self,
+        subject: &Subject,
+        dry_run: bool,
+    ) -> Result<ErasureReport, Error> {
+        let wit_subject = subject.wit();
+        let mut plugins = Vec::new();
+        for (id, _) in self.privacy_plugins()? {
+            let (_, plugin) = self.ready(&id)?;
+            let privacy = plugin
+                .exports
+                .privacy
+                .as_ref()
+                .expect("privacy_plugins checked it");
+            let mut report = PluginErasure {
+                id: id.clone(),
+                items_removed: 0,
+                items_retained: vec![],
+                messages: vec![],
+            };
+            let mut cursor: Option<String> = None;
+            let options = if dry_run {
+                CallOptions::READ_ONLY
+            } else {
+                CallOptions::ERASE
+            };
+            for page_number in 0.. {
+                if page_number == MAX_PAGES {
+                    return Err(too_many_pages(&id, "erasure"));
+                }
+                let (page, _) = self.run_with_db(
+                    &id,
+                    &plugin,
+                    "privacy erase",
+                    options.clone(),
+                    |store, instance| {
+                        let result = privacy.load(&mut *store, instance)?.call_erase_data(
+                            &mut *store,
+                            &wit_subject,
+                            cursor.as_deref(),
+                            dry_run,
+                        )?;
+                        Ok(result.map_err(|message| (FailureKind::Fault, message)))
+                    },
+                )?;
+                report.items_removed += page.items_removed;
+                report
+                    .items_retained
+                    .extend(page.items_retained.into_iter().map(|r| Retained {
+                        item: r.item,
+                        reason: r.reason,
+                    }));
+                report.messages.extend(page.messages);
+                cursor = page.next;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            plugins.push(report);
+        }
+        let raw_bytes = if dry_run {
+            None
+        } else {
+            Some(self.checkpoint_and_count(&subject.email)?)
+        };
+        let owners = self.namespace_owners()?;
+        let residue: Vec<PluginResidue> = residue::scan(self.db(), &subject.needles())?
+            .into_iter()
+            .map(|r| PluginResidue {
+                plugin: owner_of(&owners, &r.table),
+                table: r.table,
+                column: r.column,
+                rows: r.rows,
+            })
+            .collect();
+        let raw_clean = raw_bytes
+            .as_ref()
+            .is_none_or(|r| r.database == 0 && r.wal == 0);
+        let clean = residue.is_empty() && raw_clean;
+        let removed: u64 = plugins.iter().map(|p| p.items_removed).sum();
+        let summary = match (dry_run, removed, clean) {
+            (true, 0, true) => format!(
+                "no personal data of {} was found; nothing would change",
+                subject.email
+            ),
+            (true, n, _) => {
+                format!("{n} item(s) would be removed or anonymised; nothing was changed (dry run)")
+            }
+            (false, 0, true) => format!(
+                "no personal data of {} was found; nothing was changed",
+                subject.email
+            ),
+            (false, n, true) => format!(
+                "{n} item(s) removed or anonymised; no trace of {} remains",
+                subject.email
+            ),
+            (false, n, false) => format!(
+                "{n} item(s) removed or anonymised, but traces of {} remain: see residue",
+                subject.email
+            ),
+        };
+        Ok(ErasureReport {
+            subject: subject.email.clone(),
+            dry_run,
+            plugins,
+            residue,
+            raw_bytes,
+            clean,
+            summary,
+        })
+    }
+
+    /// Move the WAL into the database and truncate it, then count the
+    /// e-mail address in the raw bytes of both files.
+    fn checkpoint_and_count(&mut self, email: &str) -> Result<RawBytes, Error> {
+        self.db()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| Error::Store(e.into()))?;
+        let db = &self.paths().db;
+        let wal = db.with_extension("db-wal");
+        let count = |path: &Path| {
+            residue::count_in_file(path, email)
+                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+        };
+        Ok(RawBytes {
+            database: count(db)?,
+            wal: count(&wal)?,
+        })
+    }
+
+    /// (table prefix, plugin id) for every approved plugin.
+    fn namespace_owners(&self) -> Result<Vec<(Namespace, String)>, Error> {
+        Ok(records::ids(self.db())?
+            .into_iter()
+            .map(|id| (Namespace::of(&id), id))
+            .collect())
+    }
+}
+
+fn owner_of(owners: &[(Namespace, String)], table: &str) -> String {
+    if crate::store::namespace::is_host_table(table) {
+        return "host".into();
+    }
+    owners
+        .iter()
+        .find(|(ns, _)| ns.owns(table))
+        .map(|(_, id)| id.clone())
+        .unwrap_or_else(|| "no plugin".into())
+}
+
+fn too_many_pages(id: &str, what: &str) -> Error {
+    Error::Call(crate::runtime::CallError::Failed {
+        plugin: id.into(),
+        operation: format!("privacy {what}"),
+        kind: FailureKind::Fault,
+        message: format!("returned more than {MAX_PAGES} pages; it was stopped"),
+    })
+}

@@ -1,0 +1,282 @@
+//! GDPR export and erasure through `wasmdesk privacy`: the archive holds the
+//! subject's data and nobody else's; after erasure no byte of their address
+//! remains in the database file or its WAL, and other customers are intact.
+
+use std::io::Read;
+
+use serde_json::{Value, json};
+
+use crate::support::TestSite;
+
+/// Two customers; Grace's ticket mentions Ada's address.
+fn two_customers() -> TestSite {
+    let site = TestSite::with(&["tickets"]);
+    site.call(
+        "tickets.create",
+        json!({"email": "Ada@Example.com", "name": "Ada Lovelace", "subject": "Invoice", "body": "Where is my invoice?",
+               "attachments": [{"name": "scan.txt", "type": "text/plain", "content_base64": "c2Nhbg=="}]}),
+    )
+    .ok();
+    site.call("tickets.reply", json!({"id": 1, "body": "Attached, Ada."}))
+        .ok();
+    site.call(
+        "tickets.create",
+        json!({"email": "ada@example.com", "subject": "Second", "body": "Another question"}),
+    )
+    .ok();
+    site.call(
+        "tickets.create",
+        json!({"email": "grace@example.com", "name": "Grace", "subject": "Access", "body": "My colleague ada@example.com cannot log in"}),
+    )
+    .ok();
+    site
+}
+
+fn file_contains(path: &std::path::Path, needle: &str) -> bool {
+    let bytes = std::fs::read(path).unwrap_or_default().to_ascii_lowercase();
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn the_export_holds_all_of_the_subjects_data_and_none_of_the_others() {
+    let site = two_customers();
+    let out = site.root.join("ada.zip");
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "export",
+            "--email",
+            "ADA@example.com",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["files"], 1);
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut text = String::new();
+    zip.by_name("export.json")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let export: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (export["format"].as_str(), export["version"].as_i64()),
+        (Some("wasmdesk-export"), Some(1))
+    );
+    let groups = &export["plugins"][0]["groups"];
+    let ids = |group: &str| -> Vec<String> {
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == group)
+            .unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids("tickets"), ["1", "2"]);
+    assert_eq!(ids("messages").len(), 3);
+    assert!(
+        !text.contains("grace"),
+        "another customer's data is not in the export"
+    );
+    let mut attachment = String::new();
+    zip.by_name("files/tickets/messages/1/scan.txt")
+        .unwrap()
+        .read_to_string(&mut attachment)
+        .unwrap();
+    assert_eq!(attachment, "scan");
+    let mut html = String::new();
+    zip.by_name("index.html")
+        .unwrap()
+        .read_to_string(&mut html)
+        .unwrap();
+    assert!(html.contains("Where is my invoice?") && html.contains("Support tickets"));
+}
+
+#[test]
+fn erasure_leaves_no_byte_of_the_address_and_keeps_the_other_customer() {
+    let site = two_customers();
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "Ada Lovelace",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["clean"], true, "{report}");
+    assert_eq!(report["residue"], json!([]));
+    assert_eq!(report["raw_bytes"], json!({"database": 0, "wal": 0}));
+    assert_eq!(
+        report["plugins"][0]["items_removed"], 4,
+        "2 tickets, the customer record, 1 anonymised mention: {report}"
+    );
+    for file in [site.db_path(), site.root.join("site.db-wal")] {
+        assert!(
+            !file_contains(&file, "ada@example.com"),
+            "{} still holds the address",
+            file.display()
+        );
+        assert!(
+            !file_contains(&file, "where is my invoice"),
+            "{} still holds Ada's message",
+            file.display()
+        );
+    }
+    let grace = site.call("tickets.get", json!({"id": 3})).ok().json();
+    assert_eq!(grace["email"], "grace@example.com");
+    assert_eq!(
+        grace["messages"][0]["body"],
+        "My colleague [erased] cannot log in"
+    );
+    let (_, error) = site.call_err("tickets.get", json!({"id": 1}));
+    assert_eq!(error["code"], "not_found");
+    assert_eq!(site.count("tickets__attachments"), 0);
+    let again = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "ada@example.com",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        again["plugins"][0]["items_removed"], 0,
+        "erasing twice is a no-op"
+    );
+}
+
+#[test]
+fn erasing_a_subject_the_site_never_saw_is_a_clean_no_op() {
+    let site = two_customers();
+    let before = std::fs::read(site.db_path()).unwrap().len();
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "nobody@example.com",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["clean"], true);
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no personal data of nobody@example.com was found")
+    );
+    assert_eq!(site.count("tickets__tickets"), 3);
+    assert!(std::fs::read(site.db_path()).unwrap().len() >= before);
+}
+
+#[test]
+fn a_dry_run_reports_and_changes_nothing() {
+    let site = two_customers();
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "ada@example.com",
+            "--dry-run",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["dry_run"], true);
+    assert!(
+        report["plugins"][0]["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("would delete 2 ticket(s)"),
+        "{report}"
+    );
+    assert!(
+        !report["residue"].as_array().unwrap().is_empty(),
+        "everything is still there"
+    );
+    assert_eq!(site.count("tickets__tickets"), 3);
+    assert_eq!(site.count("tickets__customers"), 2);
+}
+
+#[test]
+fn erasure_asks_for_confirmation_unless_told_yes() {
+    let site = two_customers();
+    let run = site.run(&["privacy", "erase", "--email", "ada@example.com"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("cannot be undone"));
+    assert_eq!(site.count("tickets__customers"), 2);
+    let run = site.run(&["privacy", "erase", "--email", "not-an-address", "--yes"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn an_eraser_that_forgets_a_table_is_caught_by_the_residue_scan() {
+    let site = TestSite::with(&["leaky"]);
+    site.call("leaky.add", json!({"email": "ada@example.com"}))
+        .ok();
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "ada@example.com",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["clean"], false);
+    assert_eq!(
+        report["residue"],
+        json!([{"plugin": "leaky", "table": "leaky__notes", "column": "email", "rows": 1}])
+    );
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("traces of ada@example.com remain")
+    );
+    let human = site
+        .run(&["privacy", "erase", "--email", "ada@example.com", "--yes"])
+        .ok();
+    assert!(
+        human
+            .stdout
+            .contains("residue: 1 row(s) of leaky__notes.email (plugin leaky)"),
+        "{human:?}"
+    );
+}
+
+#[test]
+fn a_plugin_that_stores_personal_data_without_an_eraser_is_rejected() {
+    let site = TestSite::new();
+    site.install("hoarder");
+    let list = site.run(&["--json", "plugin", "list"]).ok().json();
+    assert_eq!(list["plugins"][0]["status"], "rejected");
+    assert!(
+        list["plugins"][0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("does not export wasmdesk:plugin/privacy")
+    );
+    let run = site.run(&["plugin", "enable", "hoarder", "--yes"]);
+    assert_eq!(run.code, 8, "{run:?}");
+}

@@ -1,0 +1,397 @@
+//! The tickets plugin's duties to data subjects (GDPR Art. 15, 17, 20):
+//! export and erase everything stored about one customer, paged by ticket id.
+
+use serde_json::Value as Json;
+
+use crate::commands::purge_where;
+use crate::db::{self, int, text};
+use crate::exports::wasmdesk::plugin::privacy::{
+    ErasePage, ExportFile, ExportItem, ExportPage, RetentionReport, Subject,
+};
+use crate::wasmdesk::plugin::types::Value;
+
+/// Tickets per page: a page must fit comfortably in one call's deadline.
+const PAGE: i64 = 50;
+
+/// What replaces a subject's identifiers in other people's messages.
+const ERASED: &str = "[erased]";
+
+fn fail(e: impl std::fmt::Debug) -> String {
+    format!("tickets: {e:?}")
+}
+
+fn customer(email: &str) -> Result<Option<Json>, String> {
+    let r = db::exec(
+        "SELECT id, email, name, created_at FROM tickets__customers WHERE email = ?1",
+        &[text(&email.to_lowercase())],
+    )
+    .map_err(fail)?;
+    Ok(db::objects(&r).into_iter().next())
+}
+
+/// The cursor is the last ticket id handed out; "start" before the first.
+fn parse_cursor(cursor: Option<String>) -> i64 {
+    cursor.and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+fn item(
+    group_id: &str,
+    group_label: &str,
+    item_id: String,
+    data: Vec<(&str, String)>,
+) -> ExportItem {
+    ExportItem {
+        group_id: group_id.into(),
+        group_label: group_label.into(),
+        item_id,
+        data: data.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        files: vec![],
+    }
+}
+
+fn show(value: &Json) -> String {
+    match value {
+        Json::Null => String::new(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub fn export(subject: Subject, cursor: Option<String>) -> Result<ExportPage, String> {
+    let Some(customer) = customer(&subject.email)? else {
+        return Ok(ExportPage {
+            items: vec![],
+            next: None,
+        });
+    };
+    let customer_id = customer["id"].as_i64().unwrap_or(0);
+    let after = parse_cursor(cursor.clone());
+    let mut items = Vec::new();
+    if cursor.is_none() {
+        items.push(item(
+            "customer",
+            "Customer",
+            customer_id.to_string(),
+            vec![
+                ("Email", show(&customer["email"])),
+                ("Name", show(&customer["name"])),
+                ("Customer since (ms)", show(&customer["created_at"])),
+            ],
+        ));
+    }
+    let tickets = db::exec(
+        "SELECT id, subject, status, priority, created_at, updated_at,
+                (SELECT group_concat(tag, ', ') FROM tickets__tags WHERE ticket_id = t.id) AS tags
+         FROM tickets__tickets t WHERE customer_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        &[int(customer_id), int(after), int(PAGE)],
+    )
+    .map_err(fail)?;
+    let tickets = db::objects(&tickets);
+    for t in &tickets {
+        let id = t["id"].as_i64().unwrap_or(0);
+        items.push(item(
+            "tickets",
+            "Support tickets",
+            id.to_string(),
+            vec![
+                ("Subject", show(&t["subject"])),
+                ("Status", show(&t["status"])),
+                ("Priority", show(&t["priority"])),
+                ("Tags", show(&t["tags"])),
+                ("Created (ms)", show(&t["created_at"])),
+                ("Updated (ms)", show(&t["updated_at"])),
+            ],
+        ));
+        let messages = db::exec(
+            "SELECT id, author, internal, body, created_at FROM tickets__messages WHERE ticket_id = ?1 ORDER BY id",
+            &[int(id)],
+        )
+        .map_err(fail)?;
+        for m in db::objects(&messages) {
+            let message_id = m["id"].as_i64().unwrap_or(0);
+            let from = match (m["author"].as_str(), m["internal"].as_i64()) {
+                (_, Some(1)) => "Internal note",
+                (Some("agent"), _) => "Support team",
+                _ => "You",
+            };
+            let mut message = item(
+                "messages",
+                "Messages",
+                message_id.to_string(),
+                vec![
+                    ("Ticket", id.to_string()),
+                    ("From", from.into()),
+                    ("Date (ms)", show(&m["created_at"])),
+                    ("Message", show(&m["body"])),
+                ],
+            );
+            message.files = files_of(message_id)?;
+            items.push(message);
+        }
+    }
+    let next = (tickets.len() as i64 == PAGE)
+        .then(|| tickets.last().map(|t| t["id"].to_string()))
+        .flatten();
+    Ok(ExportPage { items, next })
+}
+
+fn files_of(message_id: i64) -> Result<Vec<ExportFile>, String> {
+    let r = db::exec(
+        "SELECT name, mime_type, content FROM tickets__attachments WHERE message_id = ?1 ORDER BY id",
+        &[int(message_id)],
+    )
+    .map_err(fail)?;
+    Ok(r.rows
+        .iter()
+        .filter_map(|row| match row.as_slice() {
+            [
+                Value::Text(name),
+                Value::Text(mime_type),
+                Value::Blob(content),
+            ] => Some(ExportFile {
+                name: name.clone(),
+                mime_type: mime_type.clone(),
+                content: content.clone(),
+            }),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Delete the customer's tickets page by page, then anonymise mentions of
+/// them in other people's tickets, then delete the customer.
+/// Deleted rows vanish, so every page starts from the first remaining
+/// ticket: the cursor only tells the host to call again.
+pub fn erase(
+    subject: Subject,
+    _cursor: Option<String>,
+    dry_run: bool,
+) -> Result<ErasePage, String> {
+    let email = subject.email.to_lowercase();
+    let Some(customer) = customer(&email)? else {
+        let mentions = if dry_run {
+            count_mentions(&email)?
+        } else {
+            anonymise_mentions(&subject)?
+        };
+        return Ok(ErasePage {
+            items_removed: mentions,
+            items_retained: vec![],
+            messages: if mentions > 0 {
+                vec![format!(
+                    "{mentions} message(s) by other customers mentioned {email}: anonymised"
+                )]
+            } else {
+                vec![]
+            },
+            next: None,
+        });
+    };
+    let customer_id = customer["id"].as_i64().unwrap_or(0);
+    if dry_run {
+        let tickets = db::exec(
+            "SELECT count(*) FROM tickets__tickets WHERE customer_id = ?1",
+            &[int(customer_id)],
+        )
+        .map_err(fail)?;
+        let n = match tickets.rows.first().map(|r| &r[0]) {
+            Some(Value::Integer(n)) => *n as u64,
+            _ => 0,
+        };
+        let mentions = count_mentions(&email)?;
+        return Ok(ErasePage {
+            items_removed: n + 1 + mentions,
+            items_retained: vec![],
+            messages: vec![format!(
+                "would delete {n} ticket(s) with their messages and attachments and the customer record, \
+                 and anonymise {mentions} message(s) by others that mention them"
+            )],
+            next: None,
+        });
+    }
+    let batch = db::exec(
+        "SELECT id FROM tickets__tickets WHERE customer_id = ?1 ORDER BY id LIMIT ?2",
+        &[int(customer_id), int(PAGE)],
+    )
+    .map_err(fail)?;
+    if !batch.rows.is_empty() {
+        let last = match batch.rows.last().map(|r| &r[0]) {
+            Some(Value::Integer(id)) => *id,
+            _ => 0,
+        };
+        let removed = purge_where(
+            "customer_id = ?1 AND id <= ?2",
+            &[int(customer_id), int(last)],
+        )
+        .map_err(|e| fail(format!("{e:?}")))?;
+        return Ok(ErasePage {
+            items_removed: removed,
+            items_retained: vec![],
+            messages: vec![],
+            next: Some(last.to_string()),
+        });
+    }
+    let mentions = anonymise_mentions(&subject)?;
+    db::exec(
+        "DELETE FROM tickets__customers WHERE id = ?1",
+        &[int(customer_id)],
+    )
+    .map_err(fail)?;
+    let mut messages = vec!["deleted the customer record and all their tickets".to_string()];
+    if mentions > 0 {
+        messages.push(format!(
+            "anonymised {mentions} message(s) by other customers that mentioned them"
+        ));
+    }
+    Ok(ErasePage {
+        items_removed: 1 + mentions,
+        items_retained: vec![],
+        messages,
+        next: None,
+    })
+}
+
+/// The subject's identifiers as FTS5 phrases: a message mentioning them is
+/// found through the search index, not by scanning every message.
+fn mention_queries(subject: &Subject) -> Vec<(String, String)> {
+    let mut values = vec![subject.email.to_lowercase()];
+    values.extend(
+        subject
+            .identifiers
+            .iter()
+            .filter(|(_, v)| v.trim().len() >= 3)
+            .map(|(_, v)| v.trim().to_string()),
+    );
+    values
+        .into_iter()
+        .filter_map(|value| {
+            let words: Vec<String> = value
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(String::from)
+                .collect();
+            (!words.is_empty()).then(|| (value.clone(), format!("\"{}\"", words.join(" "))))
+        })
+        .collect()
+}
+
+/// Messages (by anyone) that still contain one of the identifiers.
+fn mentioning(subject_query: &str, value: &str) -> Result<Vec<(i64, i64, String)>, String> {
+    let r = db::exec(
+        "SELECT m.id, m.ticket_id, m.body FROM tickets__search s
+         JOIN tickets__messages m ON m.ticket_id = s.rowid
+         WHERE tickets__search MATCH ?1 AND instr(lower(m.body), lower(?2)) > 0",
+        &[text(subject_query), text(value)],
+    )
+    .map_err(fail)?;
+    Ok(r.rows
+        .iter()
+        .filter_map(|row| match row.as_slice() {
+            [
+                Value::Integer(id),
+                Value::Integer(ticket),
+                Value::Text(body),
+            ] => Some((*id, *ticket, body.clone())),
+            _ => None,
+        })
+        .collect())
+}
+
+fn count_mentions(email: &str) -> Result<u64, String> {
+    let subject = Subject {
+        email: email.into(),
+        identifiers: vec![],
+    };
+    let mut n = 0;
+    for (value, query) in mention_queries(&subject) {
+        n += mentioning(&query, &value)?.len() as u64;
+    }
+    Ok(n)
+}
+
+fn anonymise_mentions(subject: &Subject) -> Result<u64, String> {
+    let mut changed = 0;
+    for (value, query) in mention_queries(subject) {
+        for (id, ticket, body) in mentioning(&query, &value)? {
+            let anonymised = replace_case_insensitive(&body, &value, ERASED);
+            db::exec(
+                "UPDATE tickets__messages SET body = ?2 WHERE id = ?1",
+                &[int(id), text(&anonymised)],
+            )
+            .map_err(fail)?;
+            reindex(ticket)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Rebuild one ticket's search document from its current texts.
+fn reindex(ticket: i64) -> Result<(), String> {
+    db::exec(
+        "DELETE FROM tickets__search WHERE rowid = ?1",
+        &[int(ticket)],
+    )
+    .map_err(fail)?;
+    db::exec(
+        "INSERT INTO tickets__search (rowid, text)
+         SELECT t.id, t.subject || char(10) || coalesce((SELECT group_concat(body, char(10)) FROM tickets__messages WHERE ticket_id = t.id), '')
+         FROM tickets__tickets t WHERE t.id = ?1",
+        &[int(ticket)],
+    )
+    .map_err(fail)?;
+    Ok(())
+}
+
+fn replace_case_insensitive(haystack: &str, needle: &str, with: &str) -> String {
+    let lower = haystack.to_lowercase();
+    let needle = needle.to_lowercase();
+    if needle.is_empty() || lower.len() != haystack.len() {
+        return haystack.replace(&needle, with);
+    }
+    let mut out = String::new();
+    let mut rest = 0;
+    for (at, _) in lower.match_indices(&needle) {
+        out.push_str(&haystack[rest..at]);
+        out.push_str(with);
+        rest = at + needle.len();
+    }
+    out.push_str(&haystack[rest..]);
+    out
+}
+
+/// The manifest's retention rules: `trash` purges tickets deleted before
+/// the cutoff.
+pub fn retention(rule: &str, cutoff_ms: i64, dry_run: bool) -> Result<RetentionReport, String> {
+    match rule {
+        "trash" if dry_run => {
+            let r = db::exec(
+                "SELECT count(*) FROM tickets__tickets WHERE deleted_at IS NOT NULL AND deleted_at <= ?1",
+                &[int(cutoff_ms)],
+            )
+            .map_err(fail)?;
+            let n = match r.rows.first().map(|r| &r[0]) {
+                Some(Value::Integer(n)) => *n as u64,
+                _ => 0,
+            };
+            Ok(RetentionReport {
+                items_removed: n,
+                messages: vec![format!("would purge {n} ticket(s) from the trash")],
+            })
+        }
+        "trash" => {
+            let n = purge_where(
+                "deleted_at IS NOT NULL AND deleted_at <= ?1",
+                &[int(cutoff_ms)],
+            )
+            .map_err(|e| fail(format!("{e:?}")))?;
+            Ok(RetentionReport {
+                items_removed: n,
+                messages: vec![format!("purged {n} ticket(s) from the trash")],
+            })
+        }
+        other => Err(format!(
+            "tickets has no retention rule {other:?}; it has: trash"
+        )),
+    }
+}
