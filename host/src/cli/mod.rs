@@ -42,6 +42,9 @@ pub enum Command {
     Call(CallArgs),
     /// Answer JSON requests, one per line on stdin, until EOF (for PHP/CMS sites).
     Bridge,
+    /// Apply the plugins' retention rules (from cron), list or change them.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Answer a data subject's GDPR request: export or erase their data.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
@@ -57,6 +60,12 @@ pub enum PrivacyCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print the register of processing activities (GDPR Art. 30).
+    Register {
+        /// An HTML page instead of text.
+        #[arg(long, conflicts_with = "json")]
+        html: bool,
+    },
     /// Erase a person from every plugin, then prove it with a residue scan.
     Erase {
         #[command(flatten)]
@@ -67,6 +76,27 @@ pub enum PrivacyCommand {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Every enabled plugin's retention rules with the days in force.
+    List,
+    /// Change how many days a rule keeps data (--default goes back to the plugin's).
+    Set {
+        plugin: String,
+        rule: String,
+        #[arg(required_unless_present = "default")]
+        days: Option<u32>,
+        #[arg(long, conflicts_with = "days")]
+        default: bool,
+    },
+    /// Apply every rule now; safe to run again (meant for a daily cron job).
+    Run {
+        /// Report what would be removed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -197,6 +227,37 @@ fn run(cli: Cli) -> Result<(), Error> {
             let stdout = std::io::BufWriter::new(std::io::stdout().lock());
             crate::bridge::serve(&mut site, stdin, stdout)
                 .map_err(|e| Error::io("the bridge lost its stdin or stdout", e))?;
+        }
+        Command::Retention(command) => {
+            let mut site = Site::open(&cli.site)?;
+            match command {
+                RetentionCommand::List => {
+                    let rules = site.retention_rules()?;
+                    output::print(json, json!({"rules": rules}), || {
+                        output::retention_rules(&rules)
+                    });
+                }
+                RetentionCommand::Set {
+                    plugin,
+                    rule,
+                    days,
+                    default,
+                } => {
+                    let rule =
+                        site.set_retention(&plugin, &rule, if default { None } else { days })?;
+                    output::print(json, json!(rule), || {
+                        output::retention_rules(std::slice::from_ref(&rule))
+                    });
+                }
+                RetentionCommand::Run { dry_run } => {
+                    let applied = site.run_retention(dry_run)?;
+                    output::print(
+                        json,
+                        json!({"dry_run": dry_run, "applied": applied}),
+                        || output::retention_run(&applied, dry_run),
+                    );
+                }
+            }
         }
         Command::Privacy(command) => {
             let mut site = Site::open(&cli.site)?;
@@ -336,6 +397,12 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
                     },
                     report.out
                 )
+            });
+        }
+        PrivacyCommand::Register { html } => {
+            let register = site.register()?;
+            output::print(json, json!(register), || {
+                crate::privacy::register::render(&register, html)
             });
         }
         PrivacyCommand::Erase {

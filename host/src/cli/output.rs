@@ -196,6 +196,44 @@ pub fn erasure_report(r: &ErasureReport) -> String {
     out
 }
 
+pub fn retention_rules(rules: &[crate::privacy::retention::Rule]) -> String {
+    if rules.is_empty() {
+        return "no enabled plugin declares retention rules".into();
+    }
+    rules
+        .iter()
+        .map(|r| {
+            let changed = if r.days != r.default_days {
+                format!(" (plugin default {})", r.default_days)
+            } else {
+                String::new()
+            };
+            format!(
+                "{} {}: {} days{changed}: {}",
+                r.plugin, r.rule, r.days, r.description
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn retention_run(applied: &[crate::privacy::retention::Applied], dry_run: bool) -> String {
+    if applied.is_empty() {
+        return "no enabled plugin declares retention rules".into();
+    }
+    let verb = if dry_run { "would remove" } else { "removed" };
+    applied
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} ({} days): {verb} {} item(s)",
+                a.plugin, a.rule, a.days, a.items_removed
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn grants_line(id: &str, grants: &[Capability]) -> String {
     format!("{id} is granted: {}", caps(grants))
 }

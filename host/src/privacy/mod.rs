@@ -3,7 +3,9 @@
 //! a residue scan of every column and of the raw database bytes.
 
 pub mod archive;
+pub mod register;
 pub mod residue;
+pub mod retention;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Bumped with every change below; stored in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const V1: &str = "
 CREATE TABLE wasmdesk__plugins (
@@ -33,6 +33,15 @@ CREATE TABLE wasmdesk__limits (
 ) STRICT;
 ";
 
+const V2: &str = "
+CREATE TABLE wasmdesk__retention (
+    plugin TEXT NOT NULL,
+    rule   TEXT NOT NULL,
+    days   INTEGER NOT NULL CHECK (days >= 0),  -- the site owner's override
+    PRIMARY KEY (plugin, rule)
+) STRICT;
+";
+
 /// Bring the host tables to the current version.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -50,6 +59,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version < 1 {
         tx.execute_batch(V1)?;
+    }
+    if version < 2 {
+        tx.execute_batch(V2)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

@@ -280,3 +280,106 @@ fn a_plugin_that_stores_personal_data_without_an_eraser_is_rejected() {
     let run = site.run(&["plugin", "enable", "hoarder", "--yes"]);
     assert_eq!(run.code, 8, "{run:?}");
 }
+
+#[test]
+fn retention_runs_purge_what_is_past_its_period_and_can_run_again() {
+    let site = TestSite::with(&["tickets"]);
+    for subject in ["Old", "Kept"] {
+        site.call(
+            "tickets.create",
+            json!({"email": "a@example.com", "subject": subject, "body": "b"}),
+        )
+        .ok();
+    }
+    site.call("tickets.delete", json!({"id": 1})).ok();
+    let rules = site.run(&["--json", "retention", "list"]).ok().json();
+    assert_eq!(rules["rules"][0]["rule"], "trash");
+    assert_eq!(rules["rules"][0]["days"], 30);
+    let dry = site
+        .run(&["--json", "retention", "run", "--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(
+        dry["applied"][0]["items_removed"], 0,
+        "deleted just now: within 30 days"
+    );
+
+    site.run(&["retention", "set", "tickets", "trash", "0"])
+        .ok();
+    let dry = site
+        .run(&["--json", "retention", "run", "--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(dry["applied"][0]["items_removed"], 1);
+    assert_eq!(
+        site.count("tickets__tickets"),
+        2,
+        "a dry run changes nothing"
+    );
+    let run = site.run(&["--json", "retention", "run"]).ok().json();
+    assert_eq!(run["applied"][0]["items_removed"], 1);
+    assert_eq!(site.count("tickets__tickets"), 1);
+    let again = site.run(&["--json", "retention", "run"]).ok().json();
+    assert_eq!(again["applied"][0]["items_removed"], 0, "idempotent");
+
+    let reset = site
+        .run(&[
+            "--json",
+            "retention",
+            "set",
+            "tickets",
+            "trash",
+            "--default",
+        ])
+        .ok()
+        .json();
+    assert_eq!(reset["days"], 30);
+    let run = site.run(&["--json", "retention", "set", "tickets", "nope", "3"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("tickets trash")
+    );
+}
+
+#[test]
+fn the_register_lists_each_plugins_processing_and_grants() {
+    let site = TestSite::with(&["tickets", "reports"]);
+    let register = site.run(&["--json", "privacy", "register"]).ok().json();
+    let activities = register["activities"].as_array().unwrap();
+    let find = |id: &str| {
+        activities
+            .iter()
+            .find(|a| a["plugin"] == id)
+            .unwrap()
+            .clone()
+    };
+    let tickets = find("tickets");
+    assert_eq!(tickets["purpose"], "Answering customers' support requests");
+    assert_eq!(tickets["tables"], "tickets__*");
+    assert!(
+        tickets["personal_data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["column"] == "email")
+    );
+    let reports = find("reports");
+    assert_eq!(reports["purpose"], Value::Null);
+    assert_eq!(
+        reports["grants"],
+        json!([{"table": "tickets__tickets", "access": "read"}])
+    );
+    assert!(
+        register["safeguards"][0]
+            .as_str()
+            .unwrap()
+            .contains("stays in one SQLite file on this machine")
+    );
+    let html = site.run(&["privacy", "register", "--html"]).ok();
+    assert!(
+        html.stdout.starts_with("<!doctype html>") && html.stdout.contains("read:tickets__tickets")
+    );
+}
