@@ -19,6 +19,8 @@ pub enum Error {
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
     Call(#[from] CallError),
@@ -41,7 +43,9 @@ impl Error {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::NoSite(_) | Error::UnknownPlugin { .. } => ErrorCode::NotFound,
+            Error::NoSite(_) | Error::UnknownPlugin { .. } | Error::NotFound(_) => {
+                ErrorCode::NotFound
+            }
             Error::UnknownOp(_) => ErrorCode::UnknownOp,
             Error::Rejected { .. } | Error::Conflict(_) => ErrorCode::Conflict,
             Error::BadRequest(_) => ErrorCode::BadRequest,

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 pub use protocol::{PROTOCOL_VERSION, Request, Response};
 
 use crate::error::Error;
+use crate::privacy::Subject;
+use crate::privacy::requests::RequestKind;
 use crate::registry::Status;
 use crate::site::{CallOutput, Site};
 
@@ -38,6 +40,13 @@ pub fn serve(site: &mut Site, input: impl BufRead, mut output: impl Write) -> st
     Ok(())
 }
 
+fn subject_arg(args: &Value) -> Result<Subject, Error> {
+    let email = args["email"]
+        .as_str()
+        .ok_or_else(|| Error::BadRequest("email is required".into()))?;
+    Subject::new(email, args["name"].as_str())
+}
+
 /// Run one request against the site.
 pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
     let result = match request.op.as_str() {
@@ -54,6 +63,48 @@ pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
                 "site": site.paths().root.display().to_string(),
                 "plugins": enabled,
             })
+        }
+        "privacy.request" => {
+            let subject = subject_arg(&request.args)?;
+            let kind = match request.args["kind"].as_str() {
+                Some("export") => RequestKind::Export,
+                Some("erase") => RequestKind::Erase,
+                _ => {
+                    return Err(Error::BadRequest(
+                        "kind must be \"export\" or \"erase\"".into(),
+                    ));
+                }
+            };
+            json!(site.create_request(kind, &subject)?)
+        }
+        "privacy.confirm" => {
+            let token = request.args["token"]
+                .as_str()
+                .ok_or_else(|| Error::BadRequest("token is required".into()))?;
+            json!(site.confirm_request(token)?)
+        }
+        "privacy.requests" => {
+            json!(site.requests(request.args["overdue"].as_bool().unwrap_or(false))?)
+        }
+        "privacy.run" => {
+            let id = request.args["id"]
+                .as_i64()
+                .ok_or_else(|| Error::BadRequest("id is required (an integer)".into()))?;
+            json!(site.run_request(id, None)?)
+        }
+        "privacy.export" => {
+            let subject = subject_arg(&request.args)?;
+            let out = request.args["out"]
+                .as_str()
+                .map(std::path::PathBuf::from)
+                .ok_or_else(|| {
+                    Error::BadRequest("out (where to write the zip) is required".into())
+                })?;
+            json!(site.export_subject(&subject, &out)?)
+        }
+        "privacy.erase" => {
+            let subject = subject_arg(&request.args)?;
+            json!(site.erase_subject(&subject, request.args["dry_run"].as_bool().unwrap_or(false))?)
         }
         "plugin.list" => {
             let plugins: Vec<Value> = site

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::error::Error;
 use crate::privacy::Subject;
+use crate::privacy::requests::RequestKind;
 use crate::site::Site;
 use crate::store::Capability;
 
@@ -60,6 +61,29 @@ pub enum PrivacyCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Record a customer's request; prints the token they confirm it with.
+    Request {
+        #[arg(value_enum)]
+        kind: KindArg,
+        #[command(flatten)]
+        subject: SubjectArgs,
+    },
+    /// Mark the request with this token as confirmed by the customer.
+    Confirm { token: String },
+    /// List requests with their deadlines (one month from receipt).
+    Requests {
+        /// Only open requests past their deadline.
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// Carry out a confirmed request (export: to --out or SITE/exports/).
+    Run {
+        id: i64,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show one request with its outcome report.
+    Show { id: i64 },
     /// Print the register of processing activities (GDPR Art. 30).
     Register {
         /// An HTML page instead of text.
@@ -98,6 +122,12 @@ pub enum RetentionCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KindArg {
+    Export,
+    Erase,
 }
 
 #[derive(Debug, Args)]
@@ -398,6 +428,52 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
                     report.out
                 )
             });
+        }
+        PrivacyCommand::Request { kind, subject } => {
+            let subject = Subject::new(&subject.email, subject.name.as_deref())?;
+            let kind = match kind {
+                KindArg::Export => RequestKind::Export,
+                KindArg::Erase => RequestKind::Erase,
+            };
+            let created = site.create_request(kind, &subject)?;
+            output::print(json, json!(created), || {
+                format!(
+                    "request {} ({}) recorded; due by {} ms\nsend the customer this confirmation token: {}\n\
+                     then: wasmdesk privacy confirm TOKEN; wasmdesk privacy run {}",
+                    created.request.id,
+                    created.request.kind,
+                    created.request.deadline_at_ms,
+                    created.token,
+                    created.request.id
+                )
+            });
+        }
+        PrivacyCommand::Confirm { token } => {
+            let request = site.confirm_request(&token)?;
+            output::print(json, json!(request), || output::request_line(&request));
+        }
+        PrivacyCommand::Requests { overdue } => {
+            let requests = site.requests(overdue)?;
+            output::print(json, json!({"requests": requests}), || {
+                if requests.is_empty() {
+                    "no requests".to_string()
+                } else {
+                    requests
+                        .iter()
+                        .map(output::request_line)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
+            });
+        }
+        PrivacyCommand::Run { id, out } => {
+            let request = site.run_request(id, out.as_deref())?;
+            output::print(json, json!(request), || output::request_line(&request));
+        }
+        PrivacyCommand::Show { id } => {
+            let request = site.request(id)?;
+            let pretty = serde_json::to_string_pretty(&request).expect("a request serializes");
+            output::print(json, json!(request), || pretty);
         }
         PrivacyCommand::Register { html } => {
             let register = site.register()?;

@@ -234,6 +234,24 @@ pub fn retention_run(applied: &[crate::privacy::retention::Applied], dry_run: bo
         .join("\n")
 }
 
+pub fn request_line(r: &crate::privacy::requests::Request) -> String {
+    let who = r
+        .email
+        .clone()
+        .unwrap_or_else(|| format!("erased subject {}", &r.subject_hash[..12]));
+    let due = if r.overdue {
+        "OVERDUE"
+    } else if r.status == "done" {
+        "done"
+    } else {
+        "due"
+    };
+    format!(
+        "#{} {} {} [{}] received {} ms, {due} by {} ms",
+        r.id, r.kind, who, r.status, r.received_at_ms, r.deadline_at_ms
+    )
+}
+
 pub fn grants_line(id: &str, grants: &[Capability]) -> String {
     format!("{id} is granted: {}", caps(grants))
 }

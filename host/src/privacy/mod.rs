@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod register;
+pub mod requests;
 pub mod residue;
 pub mod retention;
 

@@ -31,4 +31,6 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("site database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("cannot make the site's secret key: {0}")]
+    Secret(String),
 }

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Bumped with every change below; stored in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE wasmdesk__plugins (
@@ -42,6 +42,33 @@ CREATE TABLE wasmdesk__retention (
 ) STRICT;
 ";
 
+const V3: &str = "
+CREATE TABLE wasmdesk__site (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+-- Data-subject requests. A request's e-mail and name are kept only until it
+-- is done (an erasure) or its archive expires (an export); its keyed hash
+-- stays, so the request can still be matched to the person.
+CREATE TABLE wasmdesk__requests (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL CHECK (kind IN ('export', 'erase')),
+    email        TEXT,
+    name         TEXT,
+    subject_hash TEXT NOT NULL,
+    token_hash   TEXT NOT NULL UNIQUE,
+    status       TEXT NOT NULL CHECK (status IN ('awaiting-confirmation', 'confirmed', 'done')),
+    received_at  INTEGER NOT NULL,
+    deadline_at  INTEGER NOT NULL,
+    confirmed_at INTEGER,
+    completed_at INTEGER,
+    archive      TEXT,
+    report       TEXT
+) STRICT;
+CREATE INDEX wasmdesk__requests_open ON wasmdesk__requests (status, deadline_at);
+";
+
 /// Bring the host tables to the current version.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -62,6 +89,18 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     if version < 2 {
         tx.execute_batch(V2)?;
+    }
+    if version < 3 {
+        tx.execute_batch(V3)?;
+        // The key for hashing subjects' identifiers (audit, requests,
+        // erasure journal): never leaves the site.
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| StoreError::Secret(e.to_string()))?;
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        tx.execute(
+            "INSERT INTO wasmdesk__site (key, value) VALUES ('secret', ?1)",
+            [hex],
+        )?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

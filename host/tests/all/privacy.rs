@@ -383,3 +383,121 @@ fn the_register_lists_each_plugins_processing_and_grants() {
         html.stdout.starts_with("<!doctype html>") && html.stdout.contains("read:tickets__tickets")
     );
 }
+
+#[test]
+fn an_erasure_request_is_confirmed_run_and_keeps_a_report_without_the_address() {
+    let site = two_customers();
+    let created = site
+        .run(&[
+            "--json",
+            "privacy",
+            "request",
+            "erase",
+            "--email",
+            "ada@example.com",
+        ])
+        .ok()
+        .json();
+    let id = created["request"]["id"].as_i64().unwrap().to_string();
+    let token = created["token"].as_str().unwrap().to_string();
+    let request = &created["request"];
+    let month =
+        request["deadline_at_ms"].as_i64().unwrap() - request["received_at_ms"].as_i64().unwrap();
+    assert!(
+        (28..=31).contains(&(month / 86_400_000)),
+        "one calendar month: {month} ms"
+    );
+
+    let run = site.run(&["--json", "privacy", "run", &id]);
+    assert_eq!(run.code, 8, "not confirmed yet: {run:?}");
+    assert_eq!(site.count("tickets__customers"), 2);
+    let wrong = site.run(&["--json", "privacy", "confirm", "not-the-token"]);
+    assert_eq!(wrong.code, 3);
+    let confirmed = site
+        .run(&["--json", "privacy", "confirm", &token])
+        .ok()
+        .json();
+    assert_eq!(confirmed["status"], "confirmed");
+
+    let done = site.run(&["--json", "privacy", "run", &id]).ok().json();
+    assert_eq!(done["status"], "done");
+    assert_eq!(done["email"], Value::Null);
+    assert_eq!(done["report"]["clean"], true, "{done}");
+    assert!(
+        !done.to_string().contains("ada@example.com"),
+        "the stored report names no one: {done}"
+    );
+    assert_eq!(site.count("tickets__customers"), 1);
+    for file in [site.db_path(), site.root.join("site.db-wal")] {
+        assert!(
+            !file_contains(&file, "ada@example.com"),
+            "{} still holds the address",
+            file.display()
+        );
+    }
+    let again = site.run(&["--json", "privacy", "run", &id]);
+    assert_eq!(again.code, 8, "already done");
+}
+
+#[test]
+fn overdue_requests_are_listed() {
+    let site = two_customers();
+    site.run(&[
+        "privacy",
+        "request",
+        "export",
+        "--email",
+        "grace@example.com",
+    ])
+    .ok();
+    let overdue = site
+        .run(&["--json", "privacy", "requests", "--overdue"])
+        .ok()
+        .json();
+    assert_eq!(overdue["requests"], json!([]));
+    // A request received long ago (written behind the host's back).
+    site.sqlite()
+        .execute("UPDATE wasmdesk__requests SET deadline_at = 1", [])
+        .unwrap();
+    let overdue = site
+        .run(&["--json", "privacy", "requests", "--overdue"])
+        .ok()
+        .json();
+    assert_eq!(overdue["requests"][0]["overdue"], true);
+    let human = site.run(&["privacy", "requests"]).ok();
+    assert!(human.stdout.contains("OVERDUE"), "{human:?}");
+}
+
+#[test]
+fn the_bridge_runs_the_request_lifecycle() {
+    let site = two_customers();
+    let run = |line: Value| -> Value {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+            .args(["--site", site.root.to_str().unwrap(), "bridge"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{line}").unwrap();
+        serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    let created = run(
+        json!({"id": 1, "op": "privacy.request", "args": {"kind": "export", "email": "ada@example.com"}}),
+    );
+    assert_eq!(created["ok"], true, "{created}");
+    let token = created["result"]["token"].as_str().unwrap();
+    let id = created["result"]["request"]["id"].clone();
+    assert_eq!(
+        run(json!({"op": "privacy.confirm", "args": {"token": token}}))["result"]["status"],
+        "confirmed"
+    );
+    let done = run(json!({"op": "privacy.run", "args": {"id": id}}));
+    assert_eq!(done["result"]["status"], "done", "{done}");
+    let archive = done["result"]["archive"].as_str().unwrap();
+    assert!(archive.ends_with("exports/request-1.zip") && std::path::Path::new(archive).is_file());
+    let bad = run(
+        json!({"op": "privacy.request", "args": {"kind": "forget", "email": "ada@example.com"}}),
+    );
+    assert_eq!(bad["error"]["code"], "bad_request");
+}
