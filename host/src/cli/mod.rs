@@ -43,6 +43,19 @@ pub enum Command {
     Call(CallArgs),
     /// Answer JSON requests, one per line on stdin, until EOF (for PHP/CMS sites).
     Bridge,
+    /// Copy the site database to a file while the site keeps running.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Replace the site database with a backup, then erase again everyone
+    /// erased since the backup was taken. Stop bridge workers first.
+    Restore {
+        file: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Apply the plugins' retention rules (from cron), list or change them.
     #[command(subcommand)]
     Retention(RetentionCommand),
@@ -257,6 +270,44 @@ fn run(cli: Cli) -> Result<(), Error> {
             let stdout = std::io::BufWriter::new(std::io::stdout().lock());
             crate::bridge::serve(&mut site, stdin, stdout)
                 .map_err(|e| Error::io("the bridge lost its stdin or stdout", e))?;
+        }
+        Command::Backup { out } => {
+            let mut site = Site::open(&cli.site)?;
+            let report = site.backup(&out)?;
+            output::print(json, json!(report), || {
+                format!("backup written to {} ({} bytes)", report.out, report.bytes)
+            });
+        }
+        Command::Restore { file, yes } => {
+            let mut site = Site::open(&cli.site)?;
+            if !yes {
+                if json || !std::io::stdin().is_terminal() {
+                    return Err(Error::BadRequest(
+                        "restoring replaces the site database: run it in a terminal, or pass --yes"
+                            .into(),
+                    ));
+                }
+                if !confirm(&format!(
+                    "Replace the site database with {}?",
+                    file.display()
+                ))? {
+                    return Err(Error::Conflict("not restored: you did not confirm".into()));
+                }
+            }
+            let report = site.restore(&file)?;
+            output::print(json, json!(report), || {
+                format!(
+                    "restored {}; replayed {} erasure(s) made since the backup ({} subject(s) were not in it){}",
+                    report.from,
+                    report.replayed,
+                    report.not_present,
+                    if report.clean {
+                        ""
+                    } else {
+                        "; WARNING: residue remains, run wasmdesk privacy erase again"
+                    }
+                )
+            });
         }
         Command::Retention(command) => {
             let mut site = Site::open(&cli.site)?;

@@ -3,6 +3,7 @@
 //! a residue scan of every column and of the raw database bytes.
 
 pub mod archive;
+pub mod backup;
 pub mod register;
 pub mod requests;
 pub mod residue;
@@ -294,6 +295,9 @@ impl Site {
                 }
             }
             plugins.push(report);
+        }
+        if !dry_run {
+            self.journal_erasure(subject)?;
         }
         let raw_bytes = if dry_run {
             None

@@ -171,6 +171,20 @@ impl Site {
         })
     }
 
+    /// Overwrite the site database with `source` (a backup), page by page,
+    /// dropping the plugins' cached connections first.
+    pub(crate) fn replace_database(&mut self, source: &Connection) -> Result<(), Error> {
+        self.plugin_dbs.clear();
+        {
+            let backup = rusqlite::backup::Backup::new(source, &mut self.db).map_err(store_err)?;
+            backup
+                .run_to_completion(256, std::time::Duration::from_millis(5), None)
+                .map_err(store_err)?;
+        }
+        schema::migrate(&mut self.db)?;
+        Ok(())
+    }
+
     pub(crate) fn db(&self) -> &Connection {
         &self.db
     }

@@ -501,3 +501,48 @@ fn the_bridge_runs_the_request_lifecycle() {
     );
     assert_eq!(bad["error"]["code"], "bad_request");
 }
+
+#[test]
+fn a_backup_restored_after_an_erasure_does_not_bring_the_subject_back() {
+    let site = two_customers();
+    let backup = site.root.join("before.db");
+    site.run(&["backup", "--out", backup.to_str().unwrap()])
+        .ok();
+    assert!(
+        file_contains(&backup, "ada@example.com"),
+        "the backup holds Ada, as backups do"
+    );
+    site.run(&["privacy", "erase", "--email", "ada@example.com", "--yes"])
+        .ok();
+    let journal = std::fs::read_to_string(site.root.join("erasures.journal")).unwrap();
+    assert!(
+        !journal.to_lowercase().contains("ada"),
+        "the journal holds a keyed hash, not the address: {journal}"
+    );
+
+    let run = site.run(&["restore", backup.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "restore asks for confirmation: {run:?}");
+    let report = site
+        .run(&["--json", "restore", backup.to_str().unwrap(), "--yes"])
+        .ok()
+        .json();
+    assert_eq!(report["replayed"], 1, "{report}");
+    assert_eq!(report["clean"], true);
+    assert_eq!(
+        site.count("tickets__customers"),
+        1,
+        "Grace is back, Ada is not"
+    );
+    let (_, error) = site.call_err("tickets.get", json!({"id": 1}));
+    assert_eq!(error["code"], "not_found");
+    for file in [site.db_path(), site.root.join("site.db-wal")] {
+        assert!(
+            !file_contains(&file, "ada@example.com"),
+            "{} holds the address again",
+            file.display()
+        );
+    }
+    let not_a_backup = site.root.join("plugins/tickets.wasm");
+    let run = site.run(&["--json", "restore", not_a_backup.to_str().unwrap(), "--yes"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}
