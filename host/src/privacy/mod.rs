@@ -20,6 +20,19 @@ use crate::runtime::bindings::privacy as wit;
 use crate::site::{CallOptions, Site};
 use crate::store::namespace::Namespace;
 
+/// HMAC-SHA256 (hex) of an identifier, lower-cased and trimmed, keyed with
+/// the site's secret: the one pseudonym of a data subject on this site.
+pub fn keyed_hash(key: &[u8], identifier: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(identifier.trim().to_lowercase().as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The most pages one plugin may return for one request: a plugin that
 /// keeps saying "more" is stopped, not followed forever.
 const MAX_PAGES: usize = 100_000;

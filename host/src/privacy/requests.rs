@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use hmac::{Hmac, Mac};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -100,18 +99,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
 impl Site {
     /// The keyed hash (HMAC-SHA256 with the site's secret) of an identifier.
     pub fn subject_hash(&self, identifier: &str) -> Result<String, Error> {
-        let secret: String = self
-            .db()
-            .query_row(
-                "SELECT value FROM wasmdesk__site WHERE key = 'secret'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(store_err)?;
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-        mac.update(identifier.trim().to_lowercase().as_bytes());
-        Ok(hex(&mac.finalize().into_bytes()))
+        Ok(super::keyed_hash(self.site_key(), identifier))
     }
 
     /// Record a request; returns it with the confirmation token.

@@ -5,5 +5,5 @@ wasmtime::component::bindgen!({
     world: "wasmdesk:plugin/plugin",
 });
 
-pub use self::wasmdesk::plugin::{clock, events, log, store, types};
+pub use self::wasmdesk::plugin::{clock, events, identity, log, store, types};
 pub use exports::wasmdesk::plugin::{commands, hooks, lifecycle, manifest, privacy};

@@ -20,6 +20,8 @@ pub struct Call<'a> {
     pub limits: Limits,
     /// When the call must be over; the store's SQL shares it.
     pub deadline: Instant,
+    /// The site's secret, for pseudonyms.
+    pub site_key: std::sync::Arc<[u8]>,
 }
 
 /// How a plugin call failed, in words that name the plugin, the operation
@@ -96,7 +98,12 @@ impl Runtime {
     ) -> (Result<R, CallError>, HostState) {
         let mut store = Store::new(
             &self.engine,
-            HostState::new(call.plugin, db, call.limits.memory_bytes()),
+            HostState::new(
+                call.plugin,
+                db,
+                call.limits.memory_bytes(),
+                call.site_key.clone(),
+            ),
         );
         store.limiter(|state| &mut state.limiter);
         let remaining = call.deadline.saturating_duration_since(Instant::now());

@@ -3,7 +3,7 @@
 use super::bindings::log::Level;
 use super::bindings::store::{QueryResult, Statement};
 use super::bindings::types::{StoreError, Value};
-use super::bindings::{clock, events, log, store, types};
+use super::bindings::{clock, events, identity, log, store, types};
 use super::state::HostState;
 
 impl types::Host for HostState {}
@@ -31,6 +31,12 @@ impl events::Host for HostState {
         if let Err(problem) = self.events.push(event, payload) {
             self.log.push("warn", &problem);
         }
+    }
+}
+
+impl identity::Host for HostState {
+    fn pseudonym(&mut self, identifier: String) -> String {
+        crate::privacy::keyed_hash(&self.site_key, &identifier)
     }
 }
 

@@ -19,6 +19,8 @@ pub struct HostState {
     pub db: Option<PluginDb>,
     pub limiter: MemoryLimiter,
     pub log: CallLog,
+    /// The site's secret, for the `identity` import's pseudonyms.
+    pub site_key: std::sync::Arc<[u8]>,
     /// Actions the plugin emitted, fired after the call commits.
     pub events: Emitted,
     stdout: MemoryOutputPipe,
@@ -28,7 +30,12 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn new(plugin: &str, db: Option<PluginDb>, memory_bytes: usize) -> HostState {
+    pub fn new(
+        plugin: &str,
+        db: Option<PluginDb>,
+        memory_bytes: usize,
+        site_key: std::sync::Arc<[u8]>,
+    ) -> HostState {
         let stdout = MemoryOutputPipe::new(STDIO_CAP);
         let stderr = MemoryOutputPipe::new(STDIO_CAP);
         // Nothing is inherited or preopened: no files, no environment, no
@@ -43,6 +50,7 @@ impl HostState {
             db,
             limiter: MemoryLimiter::new(memory_bytes),
             log: CallLog::default(),
+            site_key,
             events: Emitted::default(),
             stdout,
             stderr,

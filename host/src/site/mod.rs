@@ -58,6 +58,8 @@ pub struct Site {
     runtime: Runtime,
     loaded: HashMap<String, Loaded>,
     plugin_dbs: HashMap<String, PluginDb>,
+    /// The site's secret: keys the pseudonyms of data subjects.
+    site_key: std::sync::Arc<[u8]>,
 }
 
 /// How a plugin call runs, beyond the plugin's own limits.
@@ -162,12 +164,14 @@ impl Site {
         let mut conn = db::open_connection(&paths.db)?;
         schema::migrate(&mut conn)?;
         let runtime = Runtime::new(paths.cache.clone());
+        let site_key = read_site_key(&conn)?;
         Ok(Site {
             paths,
             db: conn,
             runtime,
             loaded: HashMap::new(),
             plugin_dbs: HashMap::new(),
+            site_key,
         })
     }
 
@@ -182,7 +186,13 @@ impl Site {
                 .map_err(store_err)?;
         }
         schema::migrate(&mut self.db)?;
+        // A backup of this site carries the same secret; keep in step anyway.
+        self.site_key = read_site_key(&self.db)?;
         Ok(())
+    }
+
+    pub(crate) fn site_key(&self) -> &[u8] {
+        &self.site_key
     }
 
     pub(crate) fn db(&self) -> &Connection {
@@ -569,7 +579,9 @@ impl Site {
         };
         db.set_secure_delete(options.secure_delete)?;
         db.begin_call(grants, deadline, limits.result_cap(), access)?;
+        let site_key = self.site_key.clone();
         let call = Call {
+            site_key,
             plugin: id,
             operation,
             limits,
@@ -662,7 +674,9 @@ impl Site {
         plugin: &LoadedPlugin,
         limits: Limits,
     ) -> Result<Manifest, CallError> {
+        let site_key = self.site_key.clone();
         let call = Call {
+            site_key,
             plugin: id,
             operation: "manifest",
             limits,
@@ -823,6 +837,17 @@ fn sort_grants(
 ) -> Vec<(String, crate::store::Access)> {
     grants.sort_by_key(|(t, _)| t.to_ascii_lowercase());
     grants
+}
+
+fn read_site_key(conn: &Connection) -> Result<std::sync::Arc<[u8]>, Error> {
+    let secret: String = conn
+        .query_row(
+            "SELECT value FROM wasmdesk__site WHERE key = 'secret'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(store_err)?;
+    Ok(secret.into_bytes().into())
 }
 
 fn store_err(e: rusqlite::Error) -> Error {

@@ -546,3 +546,86 @@ fn a_backup_restored_after_an_erasure_does_not_bring_the_subject_back() {
     let run = site.run(&["--json", "restore", not_a_backup.to_str().unwrap(), "--yes"]);
     assert_eq!(run.code, 2, "{run:?}");
 }
+
+#[test]
+fn consent_is_recorded_as_proof_and_erasure_keeps_only_a_pseudonymous_withdrawal() {
+    let site = TestSite::with(&["tickets", "consent"]);
+    let given = |purpose: &str| {
+        json!({"email": "Ada@example.com", "purpose": purpose, "given": true, "text": format!("Yes, {purpose} me"),
+               "version": "2026-01", "channel": "web form"})
+    };
+    site.call("consent.record", given("newsletter")).ok();
+    site.call("consent.record", given("analytics")).ok();
+    site.call(
+        "consent.withdraw",
+        json!({"email": "ada@example.com", "purpose": "newsletter", "channel": "e-mail"}),
+    )
+    .ok();
+    let (_, error) = site.call_err("consent.record", json!({"email": "ada@example.com", "purpose": "x", "given": true, "version": "1", "channel": "web"}));
+    assert!(
+        error["message"].as_str().unwrap().contains("text shown"),
+        "{error}"
+    );
+    let status = site
+        .call("consent.status", json!({"email": "ada@example.com"}))
+        .ok()
+        .json();
+    let state: Vec<(String, bool)> = status["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["purpose"].as_str().unwrap().to_string(),
+                p["given"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        state,
+        [
+            ("analytics".to_string(), true),
+            ("newsletter".to_string(), false)
+        ]
+    );
+
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "ada@example.com",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["clean"], true, "{report}");
+    let consent = report["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "consent")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        consent["items_removed"], 2,
+        "the two consents given: {consent}"
+    );
+    assert_eq!(consent["items_retained"].as_array().unwrap().len(), 1);
+    assert!(
+        consent["items_retained"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("pseudonym")
+    );
+    // The proof still answers for the same address, without holding it.
+    let events = site
+        .call("consent.list", json!({"email": "ada@example.com"}))
+        .ok()
+        .json();
+    assert_eq!(events["events"].as_array().unwrap().len(), 1);
+    assert_eq!(events["events"][0]["email"], Value::Null);
+    assert_eq!(events["events"][0]["given"], false);
+    assert!(!file_contains(&site.db_path(), "ada@example.com"));
+}

@@ -1,0 +1,267 @@
+//! `consent__events`: one row per consent given, refused or withdrawn.
+//! Rows are found by the subject's pseudonym (the host's keyed hash), so a
+//! withdrawal kept after an erasure still answers a later request.
+
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+
+use crate::exports::wasmdesk::plugin::commands::CommandError;
+use crate::exports::wasmdesk::plugin::privacy::{ErasePage, ExportItem, ExportPage, RetainedItem};
+use crate::wasmdesk::plugin::identity::pseudonym;
+use crate::wasmdesk::plugin::store::{self, QueryResult};
+use crate::wasmdesk::plugin::types::{StoreError, Value};
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS consent__events (
+        id        INTEGER PRIMARY KEY,
+        email     TEXT,              -- removed on erasure
+        subject   TEXT NOT NULL,     -- the host's pseudonym of the address
+        purpose   TEXT NOT NULL,
+        given     INTEGER NOT NULL CHECK (given IN (0, 1)),
+        text_hash TEXT,
+        version   TEXT,
+        channel   TEXT NOT NULL,
+        at_ms     INTEGER NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS consent__events_subject ON consent__events (subject, purpose, id)",
+];
+
+fn run(sql: &str, params: &[Value]) -> Result<QueryResult, CommandError> {
+    store::execute(sql, params).map_err(CommandError::Store)
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+fn bad(message: impl Into<String>) -> CommandError {
+    CommandError::BadRequest(message.into())
+}
+
+fn required<'a>(args: &'a Json, field: &str) -> Result<&'a str, CommandError> {
+    args[field]
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad(format!("{field} is required")))
+}
+
+fn email_arg(args: &Json) -> Result<String, CommandError> {
+    let email = required(args, "email")?.to_lowercase();
+    if !email
+        .split_once('@')
+        .is_some_and(|(u, h)| !u.is_empty() && h.contains('.'))
+    {
+        return Err(bad(format!("email {email:?} is not an e-mail address")));
+    }
+    Ok(email)
+}
+
+fn rows(result: &QueryResult) -> Vec<Json> {
+    result
+        .rows
+        .iter()
+        .map(|row| {
+            let fields = result.columns.iter().zip(row).map(|(c, v)| {
+                let v = match v {
+                    Value::Null => Json::Null,
+                    Value::Integer(i) => json!(i),
+                    Value::Real(f) => json!(f),
+                    Value::Text(s) => json!(s),
+                    Value::Blob(b) => json!(b.len()),
+                };
+                (c.clone(), v)
+            });
+            let mut row = Json::Object(fields.collect());
+            row["given"] = json!(row["given"] == 1);
+            row
+        })
+        .collect()
+}
+
+pub fn setup() -> Result<(), String> {
+    for sql in SCHEMA {
+        store::execute(sql, &[])
+            .map_err(|e| format!("creating the consent table failed: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// `{email, purpose, given, text? | text_hash?, version, channel}`; a
+/// withdrawal (`given` forced false) needs no text.
+pub fn record(args: &Json, force_given: Option<bool>) -> Result<Json, CommandError> {
+    let email = email_arg(args)?;
+    let purpose = required(args, "purpose")?;
+    let channel = required(args, "channel")?;
+    let given = match force_given {
+        Some(given) => given,
+        None => args["given"]
+            .as_bool()
+            .ok_or_else(|| bad("given is required (true or false)"))?,
+    };
+    let text_hash = match (args["text"].as_str(), args["text_hash"].as_str()) {
+        (Some(shown), _) => Some(format!("{:x}", Sha256::digest(shown.as_bytes()))),
+        (None, Some(hash)) => Some(hash.to_string()),
+        (None, None) if given => {
+            return Err(bad(
+                "give the text shown (text) or its hash (text_hash), as proof",
+            ));
+        }
+        (None, None) => None,
+    };
+    let version = args["version"].as_str();
+    if given && version.is_none() {
+        return Err(bad(
+            "version (of the consent text) is required when consent is given",
+        ));
+    }
+    let at_ms = crate::wasmdesk::plugin::clock::now_ms();
+    let r = run(
+        "INSERT INTO consent__events (email, subject, purpose, given, text_hash, version, channel, at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        &[
+            text(&email),
+            text(&pseudonym(&email)),
+            text(purpose),
+            Value::Integer(given as i64),
+            text_hash.as_deref().map(text).unwrap_or(Value::Null),
+            version.map(text).unwrap_or(Value::Null),
+            text(channel),
+            Value::Integer(at_ms),
+        ],
+    )?;
+    Ok(
+        json!({"id": r.last_insert_rowid, "email": email, "purpose": purpose, "given": given,
+              "text_hash": text_hash, "version": version, "channel": channel, "at_ms": at_ms}),
+    )
+}
+
+/// `{email}` -> the latest event per purpose.
+pub fn status(args: &Json) -> Result<Json, CommandError> {
+    let email = email_arg(args)?;
+    let r = run(
+        "SELECT purpose, given, version, at_ms FROM consent__events e
+         WHERE subject = ?1 AND id = (SELECT max(id) FROM consent__events WHERE subject = e.subject AND purpose = e.purpose)
+         ORDER BY purpose",
+        &[text(&pseudonym(&email))],
+    )?;
+    Ok(json!({"email": email, "purposes": rows(&r)}))
+}
+
+/// `{email?, purpose?}` -> events, oldest first.
+pub fn list(args: &Json) -> Result<Json, CommandError> {
+    let subject = match args["email"].as_str() {
+        Some(_) => Some(pseudonym(&email_arg(args)?)),
+        None => None,
+    };
+    let r = run(
+        "SELECT id, email, purpose, given, text_hash, version, channel, at_ms FROM consent__events
+         WHERE (?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR purpose = ?2) ORDER BY id LIMIT 1000",
+        &[subject.as_deref().map(text).unwrap_or(Value::Null), args["purpose"].as_str().map(text).unwrap_or(Value::Null)],
+    )?;
+    Ok(json!({"events": rows(&r)}))
+}
+
+fn fail(e: StoreError) -> String {
+    format!("consent: {e:?}")
+}
+
+pub fn export(email: &str, _cursor: Option<String>) -> Result<ExportPage, String> {
+    let r = store::execute(
+        "SELECT id, purpose, given, text_hash, version, channel, at_ms FROM consent__events WHERE subject = ?1 ORDER BY id",
+        &[text(&pseudonym(email))],
+    )
+    .map_err(fail)?;
+    let items = rows(&r)
+        .into_iter()
+        .map(|e| ExportItem {
+            group_id: "consent".into(),
+            group_label: "Consent".into(),
+            item_id: e["id"].to_string(),
+            data: vec![
+                ("Purpose".into(), e["purpose"].as_str().unwrap_or("").into()),
+                (
+                    "Consent".into(),
+                    if e["given"] == true {
+                        "given".into()
+                    } else {
+                        "refused or withdrawn".into()
+                    },
+                ),
+                (
+                    "Text version".into(),
+                    e["version"].as_str().unwrap_or("").into(),
+                ),
+                (
+                    "Text (SHA-256)".into(),
+                    e["text_hash"].as_str().unwrap_or("").into(),
+                ),
+                ("Channel".into(), e["channel"].as_str().unwrap_or("").into()),
+                ("When (ms)".into(), e["at_ms"].to_string()),
+            ],
+            files: vec![],
+        })
+        .collect();
+    Ok(ExportPage { items, next: None })
+}
+
+/// Consents given are deleted (nothing relies on them once the person is
+/// gone); withdrawals are kept without the address, under the pseudonym,
+/// as proof that processing stopped.
+pub fn erase(email: &str, dry_run: bool) -> Result<ErasePage, String> {
+    let subject = pseudonym(email);
+    let withdrawals = store::execute(
+        "SELECT purpose, at_ms FROM consent__events WHERE subject = ?1 AND given = 0 ORDER BY id",
+        &[text(&subject)],
+    )
+    .map_err(fail)?;
+    let retained: Vec<RetainedItem> = withdrawals
+        .rows
+        .iter()
+        .map(|row| RetainedItem {
+            item: format!(
+                "withdrawal of consent to {} at {} ms",
+                match &row[0] { Value::Text(p) => p.as_str(), _ => "?" },
+                match &row[1] { Value::Integer(t) => *t, _ => 0 }
+            ),
+            reason: "kept under a pseudonym, without the address, as proof that processing stopped (GDPR Art. 5(2), 7(3))".into(),
+        })
+        .collect();
+    let removed = if dry_run {
+        let r = store::execute(
+            "SELECT count(*) FROM consent__events WHERE subject = ?1 AND given = 1",
+            &[text(&subject)],
+        )
+        .map_err(fail)?;
+        match r.rows.first().map(|r| &r[0]) {
+            Some(Value::Integer(n)) => *n as u64,
+            _ => 0,
+        }
+    } else {
+        let deleted = store::execute(
+            "DELETE FROM consent__events WHERE subject = ?1 AND given = 1",
+            &[text(&subject)],
+        )
+        .map_err(fail)?;
+        store::execute(
+            "UPDATE consent__events SET email = NULL WHERE subject = ?1",
+            &[text(&subject)],
+        )
+        .map_err(fail)?;
+        deleted.rows_changed
+    };
+    let messages = if retained.is_empty() {
+        vec![]
+    } else {
+        vec![format!(
+            "kept {} withdrawal record(s) under a pseudonym; the address was removed",
+            retained.len()
+        )]
+    };
+    Ok(ErasePage {
+        items_removed: removed,
+        items_retained: retained,
+        messages,
+        next: None,
+    })
+}
