@@ -629,3 +629,121 @@ fn consent_is_recorded_as_proof_and_erasure_keeps_only_a_pseudonymous_withdrawal
     assert_eq!(events["events"][0]["given"], false);
     assert!(!file_contains(&site.db_path(), "ada@example.com"));
 }
+
+#[test]
+fn an_erasure_interrupted_by_a_trap_can_be_run_again_to_completion() {
+    let site = TestSite::with(&["fragile"]);
+    site.call(
+        "fragile.seed",
+        json!({"email": "ada@example.com", "rows": 10, "trap_when_left": 4}),
+    )
+    .ok();
+    let run = site.run(&[
+        "--json",
+        "privacy",
+        "erase",
+        "--email",
+        "ada@example.com",
+        "--yes",
+    ]);
+    assert_eq!(run.code, 6, "the trap fails the erasure: {run:?}");
+    assert!(
+        run.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("trapping with 4 rows left")
+    );
+    assert_eq!(
+        site.count("fragile__rows"),
+        4,
+        "the pages before the trap stay erased; the trapped one rolled back"
+    );
+
+    site.call(
+        "fragile.seed",
+        json!({"email": "ada@example.com", "rows": 0}),
+    )
+    .ok();
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "ada@example.com",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["clean"], true, "{report}");
+    assert_eq!(report["plugins"][0]["items_removed"], 4);
+    assert_eq!(site.count("fragile__rows"), 0);
+}
+
+#[test]
+fn a_subject_with_five_thousand_tickets_is_exported_and_erased() {
+    let site = TestSite::with(&["tickets"]);
+    let lines: Vec<String> = (0..5_000)
+        .map(|i| {
+            json!({"id": i, "op": "tickets.create", "args": {"email": "busy@example.com", "subject": format!("Issue {i}"), "body": "help"}})
+                .to_string()
+        })
+        .chain(std::iter::once(
+            json!({"op": "tickets.create", "args": {"email": "other@example.com", "subject": "Mine", "body": "keep"}}).to_string(),
+        ))
+        .collect();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+        .args(["--site", site.root.to_str().unwrap(), "bridge"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        for line in lines {
+            writeln!(stdin, "{line}").unwrap();
+        }
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout)
+            .matches("\"ok\":true")
+            .count(),
+        5_001
+    );
+
+    let out = site.root.join("busy.zip");
+    let export = site
+        .run(&[
+            "--json",
+            "privacy",
+            "export",
+            "--email",
+            "busy@example.com",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        export["items"],
+        1 + 5_000 + 5_000,
+        "the customer, 5,000 tickets, 5,000 messages"
+    );
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "busy@example.com",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["clean"], true, "{report}");
+    assert_eq!(site.count("tickets__tickets"), 1);
+    assert!(!file_contains(&site.db_path(), "busy@example.com"));
+}
