@@ -59,6 +59,9 @@ function wasmdesk_client(): WasmdeskClient
     return $client;
 }
 
+// WordPress's privacy tools (Tools > Export / Erase Personal Data).
+require_once __DIR__ . '/wasmdesk-privacy.php';
+
 /** Tell administrators what to fix, on every admin page. */
 add_action('admin_notices', function () {
     if (!current_user_can('manage_options')) {

@@ -102,6 +102,14 @@ pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
                 })?;
             json!(site.export_subject(&subject, &out)?)
         }
+        "privacy.export-page" => {
+            let subject = subject_arg(&request.args)?;
+            json!(site.export_page(&subject, request.args["cursor"].as_str())?)
+        }
+        "privacy.erase-page" => {
+            let subject = subject_arg(&request.args)?;
+            json!(site.erase_page(&subject, request.args["cursor"].as_str())?)
+        }
         "privacy.erase" => {
             let subject = subject_arg(&request.args)?;
             json!(site.erase_subject(&subject, request.args["dry_run"].as_bool().unwrap_or(false))?)

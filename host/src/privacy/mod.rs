@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod backup;
+pub mod paged;
 pub mod register;
 pub mod requests;
 pub mod residue;
@@ -65,7 +66,7 @@ impl Subject {
         Ok(Subject { email, identifiers })
     }
 
-    fn wit(&self) -> wit::Subject {
+    pub(crate) fn wit(&self) -> wit::Subject {
         wit::Subject {
             email: self.email.clone(),
             identifiers: self.identifiers.clone(),
@@ -139,7 +140,7 @@ pub struct RawBytes {
 
 impl Site {
     /// Enabled plugins that export the privacy interface, by id.
-    fn privacy_plugins(&mut self) -> Result<Vec<(String, String)>, Error> {
+    pub(crate) fn privacy_plugins(&mut self) -> Result<Vec<(String, String)>, Error> {
         let mut found = Vec::new();
         for record in records::enabled(self.db())? {
             let (_, plugin) = self.ready(&record.id)?;

@@ -247,7 +247,11 @@ fn which_php() -> &'static str {
 fn the_php_examples_are_valid_php() {
     let php = which_php();
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let files = ["php/WasmdeskClient.php", "wordpress/wasmdesk-helpdesk.php"];
+    let files = [
+        "php/WasmdeskClient.php",
+        "wordpress/wasmdesk-helpdesk.php",
+        "wordpress/wasmdesk-privacy.php",
+    ];
     for file in files {
         let output = Command::new(php)
             .arg("-l")
@@ -260,4 +264,110 @@ fn the_php_examples_are_valid_php() {
             String::from_utf8_lossy(&output.stdout)
         );
     }
+}
+
+#[test]
+fn the_wordpress_exporter_and_eraser_return_wordpress_shapes_page_by_page() {
+    let php = which_php();
+    let site = TestSite::with(&["tickets", "consent"]);
+    // More tickets than one page of the tickets plugin's exporter (50).
+    let lines: Vec<String> = (0..60)
+        .map(|i| json!({"op": "tickets.create", "args": {"email": "ada@example.com", "subject": format!("T{i}"), "body": "b"}}).to_string())
+        .chain([json!({"op": "tickets.create", "args": {"email": "grace@example.com", "subject": "G", "body": "b"}}).to_string()])
+        .chain([json!({"op": "consent.record", "args": {"email": "ada@example.com", "purpose": "newsletter", "given": false, "channel": "web"}}).to_string()])
+        .collect();
+    bridge(&site, &lines);
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+    let script = format!(
+        r#"
+define('ABSPATH', '/');
+define('HOUR_IN_SECONDS', 3600);
+// Stand-ins for WordPress's transients (a key-value cache), the only
+// WordPress API these callbacks use.
+$GLOBALS['transients'] = [];
+function get_transient($k) {{ return $GLOBALS['transients'][$k] ?? false; }}
+function set_transient($k, $v, $ttl) {{ $GLOBALS['transients'][$k] = $v; return true; }}
+require {client:?};
+function wasmdesk_client() {{ static $c = null; return $c ?? ($c = new WasmdeskClient({bin:?}, {site:?})); }}
+require {privacy:?};
+// As wp-admin/includes/privacy-tools.php does: page until done.
+$export = []; $pages = 0;
+for ($page = 1; ; $page++) {{
+    $r = wasmdesk_privacy_exporter('ada@example.com', $page); $pages++;
+    foreach ($r['data'] as $item) {{ $export[] = $item; }}
+    if ($r['done']) break;
+}}
+$erase = [];
+for ($page = 1; ; $page++) {{
+    $r = wasmdesk_privacy_eraser('ada@example.com', $page);
+    $erase[] = $r;
+    if ($r['done']) break;
+}}
+echo json_encode(['export' => $export, 'export_pages' => $pages, 'erase' => $erase]);
+"#,
+        client = format!("{examples}/php/WasmdeskClient.php"),
+        privacy = format!("{examples}/wordpress/wasmdesk-privacy.php"),
+        bin = env!("CARGO_BIN_EXE_wasmdesk"),
+        site = site.root.display().to_string(),
+    );
+    let output = Command::new(php).arg("-r").arg(&script).output().unwrap();
+    assert!(
+        output.status.success(),
+        "php: {}{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let export = result["export"].as_array().unwrap();
+    assert!(
+        result["export_pages"].as_i64().unwrap() >= 3,
+        "tickets paged twice, then consent: {}",
+        result["export_pages"]
+    );
+    for item in export {
+        let keys: Vec<&String> = item.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["data", "group_id", "group_label", "item_id"],
+            "{item}"
+        );
+        for field in item["data"].as_array().unwrap() {
+            assert!(
+                field["name"].is_string() && field["value"].is_string(),
+                "{field}"
+            );
+        }
+    }
+    let tickets = export
+        .iter()
+        .filter(|i| i["group_id"] == "wasmdesk-tickets-tickets")
+        .count();
+    assert_eq!(tickets, 60);
+    assert!(
+        export
+            .iter()
+            .any(|i| i["group_id"] == "wasmdesk-consent-consent")
+    );
+    assert!(!serde_json::to_string(export).unwrap().contains("grace"));
+    let erase = result["erase"].as_array().unwrap();
+    for page in erase {
+        assert!(
+            page["items_removed"].is_boolean()
+                && page["items_retained"].is_boolean()
+                && page["done"].is_boolean()
+        );
+        assert!(page["messages"].is_array());
+    }
+    assert_eq!(erase.last().unwrap()["done"], true);
+    assert!(
+        erase.iter().any(|p| p["items_retained"] == true),
+        "the consent withdrawal is kept, and said so"
+    );
+    assert_eq!(
+        site.count("tickets__tickets"),
+        1,
+        "only Grace's ticket is left"
+    );
+    let bytes = std::fs::read(site.db_path()).unwrap();
+    assert!(!bytes.windows(15).any(|w| w == b"ada@example.com"));
 }
