@@ -464,7 +464,17 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
     match command {
         PrivacyCommand::Export { subject, out } => {
             let subject = Subject::new(&subject.email, subject.name.as_deref())?;
-            let report = site.export_subject(&subject, &out)?;
+            // A spinner on a terminal; nothing when stderr is a pipe or file.
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let report = site.export_subject_with_progress(&subject, &out, &mut |plugin, items| {
+                bar.set_message(format!(
+                    "exporting {}: {items} item(s) from {plugin}",
+                    subject.email
+                ));
+            });
+            bar.finish_and_clear();
+            let report = report?;
             output::print(json, json!(report), || {
                 format!(
                     "exported {} item(s) and {} file(s) about {} from {} to {}",

@@ -153,6 +153,18 @@ impl Site {
 
     /// Export everything every plugin holds about `subject` into a zip at `out`.
     pub fn export_subject(&mut self, subject: &Subject, out: &Path) -> Result<ExportReport, Error> {
+        self.export_subject_with_progress(subject, out, &mut |_, _| {})
+    }
+
+    /// As `export_subject`, telling `progress` (plugin, items so far) after
+    /// every page.
+    pub fn export_subject_with_progress(
+        &mut self,
+        subject: &Subject,
+        out: &Path,
+        progress: &mut dyn FnMut(&str, usize),
+    ) -> Result<ExportReport, Error> {
+        let mut exported = 0usize;
         let wit_subject = subject.wit();
         let mut plugins = Vec::new();
         for (id, version) in self.privacy_plugins()? {
@@ -182,6 +194,7 @@ impl Site {
                         Ok(result.map_err(|message| (FailureKind::Fault, message)))
                     },
                 )?;
+                exported += page.items.len();
                 for item in page.items {
                     let files: Vec<(String, Vec<u8>)> = item
                         .files
@@ -193,7 +206,7 @@ impl Site {
                             )
                         })
                         .collect();
-                    let exported = archive::Item {
+                    let entry = archive::Item {
                         id: item.item_id,
                         data: item
                             .data
@@ -204,14 +217,15 @@ impl Site {
                         contents: files,
                     };
                     match groups.iter_mut().find(|g| g.id == item.group_id) {
-                        Some(group) => group.items.push(exported),
+                        Some(group) => group.items.push(entry),
                         None => groups.push(archive::Group {
                             id: item.group_id,
                             label: item.group_label,
-                            items: vec![exported],
+                            items: vec![entry],
                         }),
                     }
                 }
+                progress(&id, exported);
                 cursor = page.next;
                 if cursor.is_none() {
                     break;

@@ -12,6 +12,12 @@ use crate::site::{CallOptions, Site};
 
 const MS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 
+/// The host's own rule: export archives are deleted this many days after
+/// the request was done, and the request forgets the address.
+const HOST: &str = "host";
+const EXPORT_ARCHIVES: &str = "export-archives";
+const EXPORT_ARCHIVE_DAYS: u32 = 7;
+
 /// A rule with the days in force.
 #[derive(Debug, Serialize)]
 pub struct Rule {
@@ -37,7 +43,16 @@ pub struct Applied {
 impl Site {
     /// Every enabled plugin's retention rules with the days in force.
     pub fn retention_rules(&self) -> Result<Vec<Rule>, Error> {
-        let mut rules = Vec::new();
+        let mut rules = vec![Rule {
+            plugin: HOST.into(),
+            rule: EXPORT_ARCHIVES.into(),
+            description: "Delete export archives made for requests this long after they were done"
+                .into(),
+            days: self
+                .override_days(HOST, EXPORT_ARCHIVES)?
+                .unwrap_or(EXPORT_ARCHIVE_DAYS),
+            default_days: EXPORT_ARCHIVE_DAYS,
+        }];
         for record in records::enabled(self.db())? {
             for rule in record
                 .manifest
@@ -45,15 +60,7 @@ impl Site {
                 .iter()
                 .flat_map(|p| &p.retention_rules)
             {
-                let days: Option<u32> = self
-                    .db()
-                    .query_row(
-                        "SELECT days FROM wasmdesk__retention WHERE plugin = ?1 AND rule = ?2",
-                        params![record.id, rule.name],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(|e| Error::Store(e.into()))?;
+                let days = self.override_days(&record.id, &rule.name)?;
                 rules.push(Rule {
                     plugin: record.id.clone(),
                     rule: rule.name.clone(),
@@ -64,6 +71,66 @@ impl Site {
             }
         }
         Ok(rules)
+    }
+
+    fn override_days(&self, plugin: &str, rule: &str) -> Result<Option<u32>, Error> {
+        self.db()
+            .query_row(
+                "SELECT days FROM wasmdesk__retention WHERE plugin = ?1 AND rule = ?2",
+                params![plugin, rule],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| Error::Store(e.into()))
+    }
+
+    /// Delete export archives of requests done before `cutoff_ms`; the
+    /// requests keep only the keyed hash of the address.
+    fn expire_exports(&mut self, cutoff_ms: i64, dry_run: bool) -> Result<Applied, Error> {
+        let expired: Vec<(i64, Option<String>)> = {
+            let mut stmt = self
+                .db()
+                .prepare(
+                    "SELECT id, archive FROM wasmdesk__requests WHERE kind = 'export' AND status = 'done'
+                     AND completed_at <= ?1 AND (archive IS NOT NULL OR email IS NOT NULL)",
+                )
+                .map_err(|e| Error::Store(e.into()))?;
+            let rows = stmt
+                .query_map([cutoff_ms], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(|e| Error::Store(e.into()))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| Error::Store(e.into()))?
+        };
+        if !dry_run {
+            for (id, archive) in &expired {
+                if let Some(path) = archive {
+                    match std::fs::remove_file(path) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(Error::io(
+                                format!("cannot delete the export archive {path}"),
+                                e,
+                            ));
+                        }
+                    }
+                }
+                self.db()
+                    .execute("UPDATE wasmdesk__requests SET archive = NULL, email = NULL, name = NULL WHERE id = ?1", [id])
+                    .map_err(|e| Error::Store(e.into()))?;
+            }
+        }
+        let days = self
+            .override_days(HOST, EXPORT_ARCHIVES)?
+            .unwrap_or(EXPORT_ARCHIVE_DAYS);
+        Ok(Applied {
+            plugin: HOST.into(),
+            rule: EXPORT_ARCHIVES.into(),
+            days,
+            cutoff_ms,
+            items_removed: expired.len() as u64,
+            messages: vec![],
+        })
     }
 
     /// Override the days of one rule (`None` goes back to the manifest's).
@@ -116,11 +183,15 @@ impl Site {
         let mut applied = Vec::new();
         let now = crate::now_ms();
         for rule in self.retention_rules()? {
+            let cutoff_ms = now - i64::from(rule.days) * MS_PER_DAY;
+            if rule.plugin == HOST {
+                applied.push(self.expire_exports(cutoff_ms, dry_run)?);
+                continue;
+            }
             let (_, plugin) = self.ready(&rule.plugin)?;
             let Some(privacy) = plugin.exports.privacy.as_ref() else {
                 continue;
             };
-            let cutoff_ms = now - i64::from(rule.days) * MS_PER_DAY;
             let options = if dry_run {
                 CallOptions::READ_ONLY
             } else {

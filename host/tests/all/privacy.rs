@@ -284,6 +284,14 @@ fn a_plugin_that_stores_personal_data_without_an_eraser_is_rejected() {
 #[test]
 fn retention_runs_purge_what_is_past_its_period_and_can_run_again() {
     let site = TestSite::with(&["tickets"]);
+    let trash = |list: &Value| -> Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "trash")
+            .unwrap()
+            .clone()
+    };
     for subject in ["Old", "Kept"] {
         site.call(
             "tickets.create",
@@ -293,14 +301,15 @@ fn retention_runs_purge_what_is_past_its_period_and_can_run_again() {
     }
     site.call("tickets.delete", json!({"id": 1})).ok();
     let rules = site.run(&["--json", "retention", "list"]).ok().json();
-    assert_eq!(rules["rules"][0]["rule"], "trash");
-    assert_eq!(rules["rules"][0]["days"], 30);
+    assert_eq!(trash(&rules["rules"])["rule"], "trash");
+    assert_eq!(trash(&rules["rules"])["days"], 30);
     let dry = site
         .run(&["--json", "retention", "run", "--dry-run"])
         .ok()
         .json();
     assert_eq!(
-        dry["applied"][0]["items_removed"], 0,
+        trash(&dry["applied"])["items_removed"],
+        0,
         "deleted just now: within 30 days"
     );
 
@@ -310,17 +319,17 @@ fn retention_runs_purge_what_is_past_its_period_and_can_run_again() {
         .run(&["--json", "retention", "run", "--dry-run"])
         .ok()
         .json();
-    assert_eq!(dry["applied"][0]["items_removed"], 1);
+    assert_eq!(trash(&dry["applied"])["items_removed"], 1);
     assert_eq!(
         site.count("tickets__tickets"),
         2,
         "a dry run changes nothing"
     );
     let run = site.run(&["--json", "retention", "run"]).ok().json();
-    assert_eq!(run["applied"][0]["items_removed"], 1);
+    assert_eq!(trash(&run["applied"])["items_removed"], 1);
     assert_eq!(site.count("tickets__tickets"), 1);
     let again = site.run(&["--json", "retention", "run"]).ok().json();
-    assert_eq!(again["applied"][0]["items_removed"], 0, "idempotent");
+    assert_eq!(trash(&again["applied"])["items_removed"], 0, "idempotent");
 
     let reset = site
         .run(&[
@@ -746,4 +755,52 @@ fn a_subject_with_five_thousand_tickets_is_exported_and_erased() {
     assert_eq!(report["clean"], true, "{report}");
     assert_eq!(site.count("tickets__tickets"), 1);
     assert!(!file_contains(&site.db_path(), "busy@example.com"));
+}
+
+#[test]
+fn export_archives_expire_and_the_request_forgets_the_address() {
+    let site = two_customers();
+    let created = site
+        .run(&[
+            "--json",
+            "privacy",
+            "request",
+            "export",
+            "--email",
+            "ada@example.com",
+        ])
+        .ok()
+        .json();
+    site.run(&["privacy", "confirm", created["token"].as_str().unwrap()])
+        .ok();
+    let id = created["request"]["id"].to_string();
+    let done = site.run(&["--json", "privacy", "run", &id]).ok().json();
+    let archive = std::path::PathBuf::from(done["archive"].as_str().unwrap());
+    assert!(archive.is_file());
+    let kept = site.run(&["--json", "retention", "run"]).ok().json();
+    let expiry = |v: &Value| {
+        v["applied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["rule"] == "export-archives")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        expiry(&kept)["items_removed"],
+        0,
+        "within the default 7 days"
+    );
+    assert!(archive.is_file());
+    site.run(&["retention", "set", "host", "export-archives", "0"])
+        .ok();
+    let expired = site.run(&["--json", "retention", "run"]).ok().json();
+    assert_eq!(expiry(&expired)["items_removed"], 1);
+    assert!(!archive.exists(), "the archive was deleted");
+    let request = site.run(&["--json", "privacy", "show", &id]).ok().json();
+    assert_eq!(
+        (request["archive"].clone(), request["email"].clone()),
+        (Value::Null, Value::Null)
+    );
 }
