@@ -182,8 +182,16 @@ pub fn erasure_report(r: &ErasureReport) -> String {
     }
     for residue in &r.residue {
         out.push_str(&format!(
-            "residue: {} row(s) of {}.{} (plugin {}) still hold an identifier\n",
-            residue.rows, residue.table, residue.column, residue.plugin
+            "residue: {} row(s) of {}.{} (plugin {}{}) still hold an identifier\n",
+            residue.rows,
+            residue.table,
+            residue.column,
+            residue.plugin,
+            if residue.declared {
+                ""
+            } else {
+                ", not in its personal-data map"
+            }
         ));
     }
     if let Some(raw) = &r.raw_bytes {

@@ -130,6 +130,10 @@ pub struct PluginResidue {
     pub table: String,
     pub column: String,
     pub rows: u64,
+    /// Whether the owning plugin's personal-data map declares the column (a
+    /// shadow table of a declared virtual table counts as declared). Residue
+    /// in an undeclared column means the map is incomplete too.
+    pub declared: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -333,10 +337,17 @@ impl Site {
             Some(self.checkpoint_and_count(&subject.email)?)
         };
         let owners = self.namespace_owners()?;
+        let declared = self.declared_personal_data()?;
         let residue: Vec<PluginResidue> = residue::scan(self.db(), &subject.needles())?
             .into_iter()
             .map(|r| PluginResidue {
                 plugin: owner_of(&owners, &r.table),
+                declared: declared.iter().any(|(table, column)| {
+                    (r.table.eq_ignore_ascii_case(table) && r.column.eq_ignore_ascii_case(column))
+                        || r.table
+                            .to_ascii_lowercase()
+                            .starts_with(&format!("{}_", table.to_ascii_lowercase()))
+                }),
                 table: r.table,
                 column: r.column,
                 rows: r.rows,
@@ -395,6 +406,20 @@ impl Site {
             database: count(db)?,
             wal: count(&wal)?,
         })
+    }
+
+    /// (table, column) of every enabled plugin's personal-data map.
+    fn declared_personal_data(&self) -> Result<Vec<(String, String)>, Error> {
+        Ok(records::enabled(self.db())?
+            .into_iter()
+            .flat_map(|r| {
+                r.manifest
+                    .processing
+                    .into_iter()
+                    .flat_map(|p| p.personal_data)
+            })
+            .map(|f| (f.table, f.column))
+            .collect())
     }
 
     /// (table prefix, plugin id) for every approved plugin.

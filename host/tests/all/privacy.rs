@@ -40,6 +40,12 @@ fn file_contains(path: &std::path::Path, needle: &str) -> bool {
 #[test]
 fn the_export_holds_all_of_the_subjects_data_and_none_of_the_others() {
     let site = two_customers();
+    // Ada mentions someone else: that address is not Ada's data (Art. 15(4)).
+    site.call(
+        "tickets.reply",
+        json!({"id": 1, "from": "customer", "body": "Please cc grace@example.com or me, ada@example.com."}),
+    )
+    .ok();
     let out = site.root.join("ada.zip");
     let report = site
         .run(&[
@@ -80,10 +86,14 @@ fn the_export_holds_all_of_the_subjects_data_and_none_of_the_others() {
             .collect()
     };
     assert_eq!(ids("tickets"), ["1", "2"]);
-    assert_eq!(ids("messages").len(), 3);
+    assert_eq!(ids("messages").len(), 4);
     assert!(
         !text.contains("grace"),
         "another customer's data is not in the export"
+    );
+    assert!(
+        text.contains("Please cc [another person] or me, ada@example.com."),
+        "{text}"
     );
     let mut attachment = String::new();
     zip.by_name("files/tickets/messages/1/scan.txt")
@@ -246,7 +256,8 @@ fn an_eraser_that_forgets_a_table_is_caught_by_the_residue_scan() {
     assert_eq!(report["clean"], false);
     assert_eq!(
         report["residue"],
-        json!([{"plugin": "leaky", "table": "leaky__notes", "column": "email", "rows": 1}])
+        json!([{"plugin": "leaky", "table": "leaky__notes", "column": "email", "rows": 1,
+            "declared": true}])
     );
     assert!(
         report["summary"]

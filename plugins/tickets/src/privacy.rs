@@ -49,6 +49,45 @@ fn item(
     }
 }
 
+/// Other people's e-mail addresses in `text`, replaced (GDPR Art. 15(4):
+/// the subject's export must not hand over someone else's data).
+fn redact_others(text: &str, subject_email: &str) -> String {
+    let is_address_char = |c: char| c.is_alphanumeric() || ".-_+%".contains(c);
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '@' {
+            let mut start = out.len();
+            let local: String = out
+                .chars()
+                .rev()
+                .take_while(|c| is_address_char(*c))
+                .collect();
+            start -= local.len();
+            let mut end = i + 1;
+            while end < chars.len() && is_address_char(chars[end]) {
+                end += 1;
+            }
+            let domain: String = chars[i + 1..end].iter().collect();
+            let domain = domain.trim_end_matches('.');
+            let address = format!("{}@{domain}", local.chars().rev().collect::<String>());
+            if !local.is_empty()
+                && domain.contains('.')
+                && !address.eq_ignore_ascii_case(subject_email)
+            {
+                out.truncate(start);
+                out.push_str("[another person]");
+                i += 1 + domain.chars().count();
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 fn show(value: &Json) -> String {
     match value {
         Json::Null => String::new(),
@@ -94,7 +133,10 @@ pub fn export(subject: Subject, cursor: Option<String>) -> Result<ExportPage, St
             "Support tickets",
             id.to_string(),
             vec![
-                ("Subject", show(&t["subject"])),
+                (
+                    "Subject",
+                    redact_others(&show(&t["subject"]), &subject.email),
+                ),
                 ("Status", show(&t["status"])),
                 ("Priority", show(&t["priority"])),
                 ("Tags", show(&t["tags"])),
@@ -122,7 +164,7 @@ pub fn export(subject: Subject, cursor: Option<String>) -> Result<ExportPage, St
                     ("Ticket", id.to_string()),
                     ("From", from.into()),
                     ("Date (ms)", show(&m["created_at"])),
-                    ("Message", show(&m["body"])),
+                    ("Message", redact_others(&show(&m["body"]), &subject.email)),
                 ],
             );
             message.files = files_of(message_id)?;
