@@ -815,3 +815,81 @@ fn export_archives_expire_and_the_request_forgets_the_address() {
         (Value::Null, Value::Null)
     );
 }
+
+#[test]
+fn shared_threads_are_anonymised_not_deleted() {
+    let site = TestSite::with(&["tickets"]);
+    // Ada's ticket, which Grace joins; Grace's ticket, which Ada joins.
+    site.call(
+        "tickets.create",
+        json!({"email": "ada@example.com", "subject": "Ada's", "body": "Ada asks"}),
+    )
+    .ok();
+    site.call(
+        "tickets.reply",
+        json!({"id": 1, "from": "customer", "email": "grace@example.com", "body": "Grace adds"}),
+    )
+    .ok();
+    site.call(
+        "tickets.create",
+        json!({"email": "grace@example.com", "subject": "Grace's", "body": "Grace asks"}),
+    )
+    .ok();
+    let joined = site
+        .call("tickets.reply", json!({"id": 2, "from": "customer", "email": "ada@example.com", "body": "Same for me, ada@example.com"}))
+        .ok()
+        .json();
+    assert_eq!(
+        joined["messages"][1]["email"], "ada@example.com",
+        "the thread shows who wrote what"
+    );
+
+    let out = site.root.join("ada.zip");
+    site.run(&[
+        "privacy",
+        "export",
+        "--email",
+        "ada@example.com",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut text = String::new();
+    zip.by_name("export.json")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        text.contains("Same for me") && text.contains("someone else's"),
+        "Ada's message in Grace's thread is hers: {text}"
+    );
+    assert!(
+        !text.contains("Grace asks"),
+        "Grace's messages are not in Ada's export"
+    );
+
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "ada@example.com",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["clean"], true, "{report}");
+    let ticket1 = site.call("tickets.get", json!({"id": 1})).ok().json();
+    assert_eq!(
+        ticket1["email"], "grace@example.com",
+        "Ada's ticket stays with Grace, who took part"
+    );
+    assert_eq!(ticket1["messages"][0]["email"], Value::Null);
+    assert_eq!(ticket1["messages"][1]["body"], "Grace adds");
+    let ticket2 = site.call("tickets.get", json!({"id": 2})).ok().json();
+    assert_eq!(ticket2["messages"][1]["email"], Value::Null);
+    assert_eq!(ticket2["messages"][1]["body"], "Same for me, [erased]");
+    assert!(!file_contains(&site.db_path(), "ada@example.com"));
+}

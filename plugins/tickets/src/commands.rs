@@ -125,6 +125,28 @@ fn live_ticket(id: i64) -> Result<Ticket, CommandError> {
     Ok(t)
 }
 
+fn customer_id(email: &str) -> Result<i64, CommandError> {
+    let r = db::run(
+        "SELECT id FROM tickets__customers WHERE email = ?1",
+        &[text(email)],
+    )?;
+    match r.rows.first().map(|row| &row[0]) {
+        Some(Value::Integer(id)) => Ok(*id),
+        _ => Err(CommandError::NotFound(format!("no customer {email}"))),
+    }
+}
+
+fn owner_of(ticket: i64) -> Result<i64, CommandError> {
+    let r = db::run(
+        "SELECT customer_id FROM tickets__tickets WHERE id = ?1",
+        &[int(ticket)],
+    )?;
+    match r.rows.first().map(|row| &row[0]) {
+        Some(Value::Integer(id)) => Ok(*id),
+        _ => Err(CommandError::NotFound(format!("no ticket {ticket}"))),
+    }
+}
+
 fn touch(id: i64, now: i64) -> Result<(), CommandError> {
     db::run(
         "UPDATE tickets__tickets SET updated_at = ?2 WHERE id = ?1",
@@ -134,21 +156,29 @@ fn touch(id: i64, now: i64) -> Result<(), CommandError> {
 }
 
 /// Add a message to the thread (and to the search index); returns its id.
+/// `customer` is the customer who wrote it (none for agents).
 fn add_message(
     ticket_id: i64,
-    author: &str,
+    customer: Option<i64>,
     internal: bool,
     body: &str,
     now: i64,
 ) -> Result<i64, CommandError> {
+    let author = if customer.is_some() {
+        "customer"
+    } else {
+        "agent"
+    };
     let m = db::run(
-        "INSERT INTO tickets__messages (ticket_id, author, internal, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO tickets__messages (ticket_id, author, internal, body, created_at, customer_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         &[
             int(ticket_id),
             text(author),
             int(internal as i64),
             text(body),
             int(now),
+            customer.map(int).unwrap_or(null()),
         ],
     )?;
     db::run(
@@ -186,7 +216,8 @@ pub fn create(args: &Json) -> Result<Json, CommandError> {
         "INSERT INTO tickets__search (rowid, text) VALUES (?1, ?2)",
         &[int(id), text(subject)],
     )?;
-    let message = add_message(id, "customer", false, body, now)?;
+    let owner = customer_id(&email)?;
+    let message = add_message(id, Some(owner), false, body, now)?;
     attachments::store(id, message, files, now)?;
     for tag in tags {
         db::run(
@@ -221,7 +252,9 @@ fn read(id: i64) -> Result<Json, CommandError> {
     ticket["tags"] = tags.rows.iter().map(|row| db::json(&row[0])).collect();
     let files = attachments::of_ticket(id)?;
     let messages = db::run(
-        "SELECT id, author, internal, body, created_at FROM tickets__messages WHERE ticket_id = ?1 ORDER BY id",
+        "SELECT m.id, m.author, (SELECT email FROM tickets__customers WHERE id = m.customer_id) AS email,
+                m.internal, m.body, m.created_at
+         FROM tickets__messages m WHERE m.ticket_id = ?1 ORDER BY m.id",
         &[int(id)],
     )?;
     let messages: Vec<Json> = db::objects(&messages)
@@ -399,7 +432,21 @@ pub fn reply(args: &Json) -> Result<Json, CommandError> {
     let from = one_of(&args["from"], "from", &["agent", "customer"])?.unwrap_or("agent");
     let files = attachments::parse(args)?;
     let now = db::now();
-    let message = add_message(t.id, from, false, body, now)?;
+    // A customer's reply comes from the ticket's customer, or from another
+    // participant named by `email` (the thread is then shared).
+    let customer = match (from, args["email"].as_str()) {
+        ("customer", Some(_)) => {
+            let email = email_arg(args)?;
+            db::run(
+                "INSERT INTO tickets__customers (email, created_at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING",
+                &[text(&email), int(now)],
+            )?;
+            Some(customer_id(&email)?)
+        }
+        ("customer", None) => Some(owner_of(t.id)?),
+        _ => None,
+    };
+    let message = add_message(t.id, customer, false, body, now)?;
     attachments::store(t.id, message, files, now)?;
     touch(t.id, now)?;
     let next = match (from, t.status.as_str()) {
@@ -421,7 +468,7 @@ pub fn note(args: &Json) -> Result<Json, CommandError> {
     let t = live_ticket(id_arg(args)?)?;
     let body = required(args, "body")?;
     let now = db::now();
-    add_message(t.id, "agent", true, body, now)?;
+    add_message(t.id, None, true, body, now)?;
     touch(t.id, now)?;
     read(t.id)
 }

@@ -118,6 +118,9 @@ pub fn export(subject: Subject, cursor: Option<String>) -> Result<ExportPage, St
             ],
         ));
     }
+    if cursor.is_none() {
+        items.extend(shared_messages(customer_id, &subject.email)?);
+    }
     let tickets = db::exec(
         "SELECT id, subject, status, priority, created_at, updated_at,
                 (SELECT group_concat(tag, ', ') FROM tickets__tags WHERE ticket_id = t.id) AS tags
@@ -200,6 +203,93 @@ fn files_of(message_id: i64) -> Result<Vec<ExportFile>, String> {
         .collect())
 }
 
+/// The subject's own messages in other people's tickets (only theirs: the
+/// rest of a shared thread is other people's data).
+fn shared_messages(customer_id: i64, email: &str) -> Result<Vec<ExportItem>, String> {
+    let r = db::exec(
+        "SELECT m.id, m.ticket_id, m.body, m.created_at FROM tickets__messages m
+         JOIN tickets__tickets t ON t.id = m.ticket_id
+         WHERE m.customer_id = ?1 AND t.customer_id != ?1 ORDER BY m.id",
+        &[int(customer_id)],
+    )
+    .map_err(fail)?;
+    Ok(db::objects(&r)
+        .into_iter()
+        .map(|m| {
+            item(
+                "messages",
+                "Messages",
+                show(&m["id"]),
+                vec![
+                    (
+                        "Ticket",
+                        format!("{} (someone else's)", show(&m["ticket_id"])),
+                    ),
+                    ("From", "You".into()),
+                    ("Date (ms)", show(&m["created_at"])),
+                    ("Message", redact_others(&show(&m["body"]), email)),
+                ],
+            )
+        })
+        .collect())
+}
+
+/// Shared threads are anonymised, not deleted: the subject's messages in
+/// other people's tickets lose their author and identifiers, and a ticket
+/// of theirs that others took part in passes to the earliest other
+/// participant. Returns how many messages and tickets changed.
+fn anonymise_shared(customer_id: i64, subject: &Subject) -> Result<u64, String> {
+    let mut changed = 0;
+    let handed_over = db::exec(
+        "UPDATE tickets__tickets SET customer_id = (
+             SELECT m.customer_id FROM tickets__messages m
+             WHERE m.ticket_id = tickets__tickets.id AND m.customer_id IS NOT NULL AND m.customer_id != ?1
+             ORDER BY m.id LIMIT 1)
+         WHERE customer_id = ?1 AND EXISTS (
+             SELECT 1 FROM tickets__messages m
+             WHERE m.ticket_id = tickets__tickets.id AND m.customer_id IS NOT NULL AND m.customer_id != ?1)",
+        &[int(customer_id)],
+    )
+    .map_err(fail)?;
+    changed += handed_over.rows_changed;
+    let mine = db::exec(
+        "SELECT id, ticket_id, body FROM tickets__messages WHERE customer_id = ?1
+         AND ticket_id IN (SELECT id FROM tickets__tickets WHERE customer_id != ?1)",
+        &[int(customer_id)],
+    )
+    .map_err(fail)?;
+    let values: Vec<String> = std::iter::once(subject.email.clone())
+        .chain(
+            subject
+                .identifiers
+                .iter()
+                .map(|(_, v)| v.clone())
+                .filter(|v| v.trim().len() >= 3),
+        )
+        .collect();
+    for row in &mine.rows {
+        if let [
+            Value::Integer(id),
+            Value::Integer(ticket),
+            Value::Text(body),
+        ] = row.as_slice()
+        {
+            let mut anonymised = body.clone();
+            for value in &values {
+                anonymised = replace_case_insensitive(&anonymised, value, ERASED);
+            }
+            db::exec(
+                "UPDATE tickets__messages SET customer_id = NULL, body = ?2 WHERE id = ?1",
+                &[int(*id), text(&anonymised)],
+            )
+            .map_err(fail)?;
+            reindex(*ticket)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 /// Delete the customer's tickets page by page, then anonymise mentions of
 /// them in other people's tickets, then delete the customer.
 /// Deleted rows vanish, so every page starts from the first remaining
@@ -251,6 +341,8 @@ pub fn erase(
             next: None,
         });
     }
+    // Idempotent: only the first page finds shared threads to anonymise.
+    let shared = anonymise_shared(customer_id, &subject)?;
     let batch = db::exec(
         "SELECT id FROM tickets__tickets WHERE customer_id = ?1 ORDER BY id LIMIT ?2",
         &[int(customer_id), int(PAGE)],
@@ -267,7 +359,7 @@ pub fn erase(
         )
         .map_err(|e| fail(format!("{e:?}")))?;
         return Ok(ErasePage {
-            items_removed: removed,
+            items_removed: removed + shared,
             items_retained: vec![],
             messages: vec![],
             next: Some(last.to_string()),
@@ -280,13 +372,18 @@ pub fn erase(
     )
     .map_err(fail)?;
     let mut messages = vec!["deleted the customer record and all their tickets".to_string()];
+    if shared > 0 {
+        messages.push(format!(
+            "anonymised {shared} message(s) or ticket(s) in threads shared with other people (kept for them)"
+        ));
+    }
     if mentions > 0 {
         messages.push(format!(
             "anonymised {mentions} message(s) by other customers that mentioned them"
         ));
     }
     Ok(ErasePage {
-        items_removed: 1 + mentions,
+        items_removed: 1 + mentions + shared,
         items_retained: vec![],
         messages,
         next: None,

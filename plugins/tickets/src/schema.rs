@@ -34,6 +34,9 @@ const SCHEMA: &[&str] = &[
         ticket_id  INTEGER NOT NULL REFERENCES tickets__tickets (id),
         author     TEXT NOT NULL CHECK (author IN ('customer', 'agent')),
         internal   INTEGER NOT NULL DEFAULT 0 CHECK (internal IN (0, 1)),
+        -- The customer who wrote it (the ticket's, or another participant);
+        -- none for agents' messages.
+        customer_id INTEGER REFERENCES tickets__customers (id),
         body       TEXT NOT NULL,
         created_at INTEGER NOT NULL
     )",
@@ -115,6 +118,24 @@ pub fn setup(_previous: Option<&str>) -> Result<(), String> {
         )
         .map_err(fail)?;
     }
+    if !db::objects(&columns)
+        .iter()
+        .any(|c| c["name"] == "customer_id")
+    {
+        db::exec("ALTER TABLE tickets__messages ADD COLUMN customer_id INTEGER REFERENCES tickets__customers (id)", &[])
+            .map_err(fail)?;
+        db::exec(
+            "UPDATE tickets__messages SET customer_id = (SELECT customer_id FROM tickets__tickets WHERE id = ticket_id)
+             WHERE author = 'customer'",
+            &[],
+        )
+        .map_err(fail)?;
+    }
+    db::exec(
+        "CREATE INDEX IF NOT EXISTS tickets__messages_customer ON tickets__messages (customer_id) WHERE customer_id IS NOT NULL",
+        &[],
+    )
+    .map_err(fail)?;
     // Deleted documents leave the index at once (no stale terms of an
     // erased customer waiting for a merge).
     db::exec(
