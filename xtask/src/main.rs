@@ -237,6 +237,23 @@ fn demo() -> Result<()> {
         true,
     )?;
     wasmdesk(&["call", "reports.summary"], true)?;
+    println!("\n# GDPR: give Ada her data, erase Grace and prove it");
+    let archive = site.join("ada-export.zip").display().to_string();
+    wasmdesk(
+        &[
+            "privacy",
+            "export",
+            "--email",
+            "ada@example.com",
+            "--out",
+            &archive,
+        ],
+        true,
+    )?;
+    wasmdesk(
+        &["privacy", "erase", "--email", "grace@example.com", "--yes"],
+        true,
+    )?;
     println!(
         "\n# Done. Explore with: WASMDESK_SITE={} dist/wasmdesk plugin list",
         site.display()

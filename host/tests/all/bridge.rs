@@ -8,44 +8,10 @@ use serde_json::{Value, json};
 
 use crate::support::TestSite;
 
-/// Feed `lines` to one bridge process and return its response lines.
-fn bridge(site: &TestSite, lines: &[String]) -> Vec<Value> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
-        .arg("--site")
-        .arg(&site.root)
-        .arg("bridge")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the bridge");
-    let mut stdin = child.stdin.take().unwrap();
-    for line in lines {
-        writeln!(stdin, "{line}").unwrap();
-    }
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "bridge exited with {:?}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("response {l:?} is not JSON: {e}"))
-        })
-        .collect()
-}
-
 #[test]
 fn each_request_line_gets_one_response_line_in_order_with_its_id_and_version() {
     let site = TestSite::with(&["tickets"]);
-    let responses = bridge(
-        &site,
-        &[
+    let responses = site.bridge(vec![
             json!({"id": "a", "op": "tickets.create", "args": {"email": "ada@example.com", "subject": "Hi", "body": "Help"}}).to_string(),
             json!({"id": 2, "op": "tickets.get", "args": {"id": 1}}).to_string(),
             json!({"id": [3], "op": "site.info"}).to_string(),
@@ -73,15 +39,12 @@ fn each_request_line_gets_one_response_line_in_order_with_its_id_and_version() {
 #[test]
 fn malformed_lines_get_bad_request_and_the_bridge_goes_on() {
     let site = TestSite::with(&["tickets"]);
-    let responses = bridge(
-        &site,
-        &[
-            "this is not json".to_string(),
-            r#"{"id": 7, "args": {}}"#.to_string(),
-            r#"{"id": 8, "op": "tickets.get", "args": [1]}"#.to_string(),
-            json!({"id": 9, "op": "tickets.list"}).to_string(),
-        ],
-    );
+    let responses = site.bridge(vec![
+        "this is not json".to_string(),
+        r#"{"id": 7, "args": {}}"#.to_string(),
+        r#"{"id": 8, "op": "tickets.get", "args": [1]}"#.to_string(),
+        json!({"id": 9, "op": "tickets.list"}).to_string(),
+    ]);
     assert_eq!(responses.len(), 4);
     assert_eq!(responses[0]["id"], Value::Null);
     for r in &responses[..3] {
@@ -97,16 +60,13 @@ fn errors_carry_the_stable_codes() {
     let site = TestSite::with(&["tickets", "reports"]);
     site.run(&["plugin", "revoke", "reports", "read:tickets__tickets"])
         .ok();
-    let responses = bridge(
-        &site,
-        &[
-            json!({"id": 1, "op": "nope"}).to_string(),
-            json!({"id": 2, "op": "tickets.nope"}).to_string(),
-            json!({"id": 3, "op": "tickets.get", "args": {"id": 404}}).to_string(),
-            json!({"id": 4, "op": "reports.summary"}).to_string(),
-            json!({"id": 5, "op": "tickets.create", "args": {"email": "x"}}).to_string(),
-        ],
-    );
+    let responses = site.bridge(vec![
+        json!({"id": 1, "op": "nope"}).to_string(),
+        json!({"id": 2, "op": "tickets.nope"}).to_string(),
+        json!({"id": 3, "op": "tickets.get", "args": {"id": 404}}).to_string(),
+        json!({"id": 4, "op": "reports.summary"}).to_string(),
+        json!({"id": 5, "op": "tickets.create", "args": {"email": "x"}}).to_string(),
+    ]);
     let codes: Vec<&str> = responses
         .iter()
         .map(|r| r["error"]["code"].as_str().unwrap())
@@ -276,7 +236,7 @@ fn the_wordpress_exporter_and_eraser_return_wordpress_shapes_page_by_page() {
         .chain([json!({"op": "tickets.create", "args": {"email": "grace@example.com", "subject": "G", "body": "b"}}).to_string()])
         .chain([json!({"op": "consent.record", "args": {"email": "ada@example.com", "purpose": "newsletter", "given": false, "channel": "web"}}).to_string()])
         .collect();
-    bridge(&site, &lines);
+    site.bridge(lines);
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
     let script = format!(
         r#"

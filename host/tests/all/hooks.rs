@@ -231,17 +231,7 @@ fn the_bridge_reports_action_failures_as_warnings() {
     )
     .ok();
     site.call("watcher.mode", json!({"mode": "fail"})).ok();
-    let line = json!({"id": 1, "op": "tickets.delete", "args": {"id": 1}}).to_string();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
-        .args(["--site", site.root.to_str().unwrap(), "bridge"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    writeln!(child.stdin.take().unwrap(), "{line}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let response = site.bridge_one(json!({"id": 1, "op": "tickets.delete", "args": {"id": 1}}));
     assert_eq!(response["ok"], true, "{response}");
     assert!(
         response["warnings"][0]

@@ -491,17 +491,7 @@ fn overdue_requests_are_listed() {
 #[test]
 fn the_bridge_runs_the_request_lifecycle() {
     let site = two_customers();
-    let run = |line: Value| -> Value {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
-            .args(["--site", site.root.to_str().unwrap(), "bridge"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        writeln!(child.stdin.take().unwrap(), "{line}").unwrap();
-        serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap()
-    };
+    let run = |line: Value| -> Value { site.bridge_one(line) };
     let created = run(
         json!({"id": 1, "op": "privacy.request", "args": {"kind": "export", "email": "ada@example.com"}}),
     );
@@ -712,27 +702,8 @@ fn a_subject_with_five_thousand_tickets_is_exported_and_erased() {
             json!({"op": "tickets.create", "args": {"email": "other@example.com", "subject": "Mine", "body": "keep"}}).to_string(),
         ))
         .collect();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
-        .args(["--site", site.root.to_str().unwrap(), "bridge"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        use std::io::Write;
-        for line in lines {
-            writeln!(stdin, "{line}").unwrap();
-        }
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout)
-            .matches("\"ok\":true")
-            .count(),
-        5_001
-    );
+    let responses = site.bridge(lines);
+    assert_eq!(responses.iter().filter(|r| r["ok"] == true).count(), 5_001);
 
     let out = site.root.join("busy.zip");
     let export = site

@@ -132,6 +132,49 @@ impl TestSite {
         .unwrap()
     }
 
+    /// Feed `lines` to one `wasmdesk bridge` process and return its
+    /// responses. Lines are written from a thread, so a long input cannot
+    /// stall on a full output pipe.
+    pub fn bridge(&self, lines: Vec<String>) -> Vec<Value> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+            .arg("--site")
+            .arg(&self.root)
+            .arg("bridge")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the bridge");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            for line in lines {
+                writeln!(stdin, "{line}").expect("write a request");
+            }
+        });
+        let output = child.wait_with_output().expect("the bridge ends");
+        writer.join().expect("the writer finishes");
+        assert!(
+            output.status.success(),
+            "bridge exited with {:?}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("UTF-8 responses")
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("response {l:?} is not JSON: {e}"))
+            })
+            .collect()
+    }
+
+    /// One request through a fresh bridge process: its response.
+    pub fn bridge_one(&self, request: Value) -> Value {
+        self.bridge(vec![request.to_string()]).remove(0)
+    }
+
     pub fn table_exists(&self, table: &str) -> bool {
         self.sqlite()
             .query_row(
