@@ -32,6 +32,13 @@ fn two_customers() -> TestSite {
     site
 }
 
+/// `wasmdesk --json privacy erase --email EMAIL --yes`, expected to succeed.
+fn erase(site: &TestSite, email: &str) -> Value {
+    site.run(&["--json", "privacy", "erase", "--email", email, "--yes"])
+        .ok()
+        .json()
+}
+
 fn file_contains(path: &std::path::Path, needle: &str) -> bool {
     let bytes = std::fs::read(path).unwrap_or_default().to_ascii_lowercase();
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
@@ -153,17 +160,7 @@ fn erasure_leaves_no_byte_of_the_address_and_keeps_the_other_customer() {
     let (_, error) = site.call_err("tickets.get", json!({"id": 1}));
     assert_eq!(error["code"], "not_found");
     assert_eq!(site.count("tickets__attachments"), 0);
-    let again = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "ada@example.com",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let again = erase(&site, "ada@example.com");
     assert_eq!(
         again["plugins"][0]["items_removed"], 0,
         "erasing twice is a no-op"
@@ -174,17 +171,7 @@ fn erasure_leaves_no_byte_of_the_address_and_keeps_the_other_customer() {
 fn erasing_a_subject_the_site_never_saw_is_a_clean_no_op() {
     let site = two_customers();
     let before = std::fs::read(site.db_path()).unwrap().len();
-    let report = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "nobody@example.com",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let report = erase(&site, "nobody@example.com");
     assert_eq!(report["clean"], true);
     assert!(
         report["summary"]
@@ -242,17 +229,7 @@ fn an_eraser_that_forgets_a_table_is_caught_by_the_residue_scan() {
     let site = TestSite::with(&["leaky"]);
     site.call("leaky.add", json!({"email": "ada@example.com"}))
         .ok();
-    let report = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "ada@example.com",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let report = erase(&site, "ada@example.com");
     assert_eq!(report["clean"], false);
     assert_eq!(
         report["residue"],
@@ -599,17 +576,7 @@ fn consent_is_recorded_as_proof_and_erasure_keeps_only_a_pseudonymous_withdrawal
         ]
     );
 
-    let report = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "ada@example.com",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let report = erase(&site, "ada@example.com");
     assert_eq!(report["clean"], true, "{report}");
     let consent = report["plugins"]
         .as_array()
@@ -674,17 +641,7 @@ fn an_erasure_interrupted_by_a_trap_can_be_run_again_to_completion() {
         json!({"email": "ada@example.com", "rows": 0}),
     )
     .ok();
-    let report = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "ada@example.com",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let report = erase(&site, "ada@example.com");
     assert_eq!(report["clean"], true, "{report}");
     assert_eq!(report["plugins"][0]["items_removed"], 4);
     assert_eq!(site.count("fragile__rows"), 0);
@@ -723,17 +680,7 @@ fn a_subject_with_five_thousand_tickets_is_exported_and_erased() {
         1 + 5_000 + 5_000,
         "the customer, 5,000 tickets, 5,000 messages"
     );
-    let report = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "busy@example.com",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let report = erase(&site, "busy@example.com");
     assert_eq!(report["clean"], true, "{report}");
     assert_eq!(site.count("tickets__tickets"), 1);
     assert!(!file_contains(&site.db_path(), "busy@example.com"));
@@ -840,17 +787,7 @@ fn shared_threads_are_anonymised_not_deleted() {
         "Grace's messages are not in Ada's export"
     );
 
-    let report = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "ada@example.com",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let report = erase(&site, "ada@example.com");
     assert_eq!(report["clean"], true, "{report}");
     let ticket1 = site.call("tickets.get", json!({"id": 1})).ok().json();
     assert_eq!(
