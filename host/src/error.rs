@@ -22,6 +22,8 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Tampered(String),
     #[error(transparent)]
     Call(#[from] CallError),
     #[error(transparent)]
@@ -49,17 +51,8 @@ impl Error {
             Error::UnknownOp(_) => ErrorCode::UnknownOp,
             Error::Rejected { .. } | Error::Conflict(_) => ErrorCode::Conflict,
             Error::BadRequest(_) => ErrorCode::BadRequest,
-            Error::Call(call) => match call {
-                CallError::Denied { .. } => ErrorCode::CapabilityDenied,
-                CallError::Deadline { .. } => ErrorCode::DeadlineExceeded,
-                CallError::Memory { .. } | CallError::Trap { .. } => ErrorCode::PluginFault,
-                CallError::Failed { kind, .. } => match kind {
-                    FailureKind::BadRequest => ErrorCode::BadRequest,
-                    FailureKind::NotFound => ErrorCode::NotFound,
-                    FailureKind::Conflict => ErrorCode::Conflict,
-                    FailureKind::Fault => ErrorCode::PluginFault,
-                },
-            },
+            Error::Tampered(_) => ErrorCode::Tampered,
+            Error::Call(call) => ErrorCode::of_call(call),
             Error::Store(_) | Error::Io { .. } => ErrorCode::Internal,
         }
     }
@@ -75,10 +68,27 @@ pub enum ErrorCode {
     DeadlineExceeded,
     NotFound,
     Conflict,
+    /// `audit verify` found the log edited, cut or reordered.
+    Tampered,
     Internal,
 }
 
 impl ErrorCode {
+    /// The code a failed plugin call gets.
+    pub fn of_call(call: &CallError) -> ErrorCode {
+        match call {
+            CallError::Denied { .. } => ErrorCode::CapabilityDenied,
+            CallError::Deadline { .. } => ErrorCode::DeadlineExceeded,
+            CallError::Memory { .. } | CallError::Trap { .. } => ErrorCode::PluginFault,
+            CallError::Failed { kind, .. } => match kind {
+                FailureKind::BadRequest => ErrorCode::BadRequest,
+                FailureKind::NotFound => ErrorCode::NotFound,
+                FailureKind::Conflict => ErrorCode::Conflict,
+                FailureKind::Fault => ErrorCode::PluginFault,
+            },
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadRequest => "bad_request",
@@ -88,6 +98,7 @@ impl ErrorCode {
             ErrorCode::DeadlineExceeded => "deadline_exceeded",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::Tampered => "tampered",
             ErrorCode::Internal => "internal",
         }
     }
@@ -103,6 +114,7 @@ impl ErrorCode {
             ErrorCode::PluginFault => 6,
             ErrorCode::DeadlineExceeded => 7,
             ErrorCode::Conflict => 8,
+            ErrorCode::Tampered => 9,
         }
     }
 }

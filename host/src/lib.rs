@@ -6,6 +6,7 @@
 //! calls a plugin export -> the plugin calls the `store` import ->
 //! [`store`]'s authorizer checks its grants -> SQLite.
 
+pub mod audit;
 pub mod bridge;
 pub mod cli;
 pub mod engine;

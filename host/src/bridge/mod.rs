@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 pub use protocol::{PROTOCOL_VERSION, Request, Response};
 
+use crate::audit::Actor;
 use crate::error::Error;
 use crate::privacy::Subject;
 use crate::privacy::requests::RequestKind;
@@ -17,7 +18,13 @@ use crate::site::{CallOutput, Site};
 
 /// Answer requests from `input` on `output` until EOF. A malformed line
 /// gets a `bad_request` response; the bridge then goes on with the next.
-pub fn serve(site: &mut Site, input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
+/// `caller` names whoever a request without its own `caller` comes from.
+pub fn serve(
+    site: &mut Site,
+    caller: &str,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> std::io::Result<()> {
     for line in input.lines() {
         let line = line?;
         if line.trim().is_empty() {
@@ -26,6 +33,7 @@ pub fn serve(site: &mut Site, input: impl BufRead, mut output: impl Write) -> st
         let response = match protocol::parse(&line) {
             Ok(request) => {
                 let id = request.id.clone();
+                site.set_actor(Actor::bridge(request.caller.as_deref().unwrap_or(caller)));
                 match handle(site, request) {
                     Ok(output) => Response::ok(id, output.result, output.warnings),
                     Err(error) => Response::error(id, &error),

@@ -18,6 +18,10 @@ pub struct Request {
     pub op: String,
     #[serde(default = "empty_object")]
     pub args: Value,
+    /// Who is asking, as the CMS knows them (`wp:user:7`): recorded in the
+    /// audit log. Defaults to the bridge's `--caller`.
+    #[serde(default)]
+    pub caller: Option<String>,
 }
 
 fn empty_object() -> Value {

@@ -1,6 +1,7 @@
 //! The `wasmdesk` command line for site owners: arguments (clap), then the
 //! library call, then human or `--json` output. Exit statuses: docs/cli.md.
 
+mod audit;
 mod output;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -42,7 +43,12 @@ pub enum Command {
     /// Run a plugin command: wasmdesk call tickets.create '{"email": ...}'.
     Call(CallArgs),
     /// Answer JSON requests, one per line on stdin, until EOF (for PHP/CMS sites).
-    Bridge,
+    Bridge {
+        /// Who the requests come from, for the audit log, unless a request
+        /// names its own "caller" (e.g. wp:user:7).
+        #[arg(long, default_value = "unknown")]
+        caller: String,
+    },
     /// Copy the site database to a file while the site keeps running.
     Backup {
         #[arg(long)]
@@ -62,6 +68,12 @@ pub enum Command {
     /// Answer a data subject's GDPR request: export or erase their data.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// Investigate who touched whose data: log, verify, export, anomalies.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// The breach register: record, find whom it touched, close when notified.
+    #[command(subcommand)]
+    Breach(audit::BreachCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -261,25 +273,25 @@ fn run(cli: Cli) -> Result<(), Error> {
             });
         }
         Command::Plugin(command) => {
-            let mut site = Site::open(&cli.site)?;
+            let mut site = open_site(&cli.site)?;
             run_plugin(&mut site, command, json)?;
         }
-        Command::Bridge => {
-            let mut site = Site::open(&cli.site)?;
+        Command::Bridge { caller } => {
+            let mut site = open_site(&cli.site)?;
             let stdin = std::io::stdin().lock();
             let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            crate::bridge::serve(&mut site, stdin, stdout)
+            crate::bridge::serve(&mut site, &caller, stdin, stdout)
                 .map_err(|e| Error::io("the bridge lost its stdin or stdout", e))?;
         }
         Command::Backup { out } => {
-            let mut site = Site::open(&cli.site)?;
+            let mut site = open_site(&cli.site)?;
             let report = site.backup(&out)?;
             output::print(json, json!(report), || {
                 format!("backup written to {} ({} bytes)", report.out, report.bytes)
             });
         }
         Command::Restore { file, yes } => {
-            let mut site = Site::open(&cli.site)?;
+            let mut site = open_site(&cli.site)?;
             if !yes {
                 if json || !std::io::stdin().is_terminal() {
                     return Err(Error::BadRequest(
@@ -310,7 +322,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             });
         }
         Command::Retention(command) => {
-            let mut site = Site::open(&cli.site)?;
+            let mut site = open_site(&cli.site)?;
             match command {
                 RetentionCommand::List => {
                     let rules = site.retention_rules()?;
@@ -341,8 +353,16 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
         }
         Command::Privacy(command) => {
-            let mut site = Site::open(&cli.site)?;
+            let mut site = open_site(&cli.site)?;
             run_privacy(&mut site, command, json)?;
+        }
+        Command::Audit(command) => {
+            let mut site = open_site(&cli.site)?;
+            audit::run_audit(&mut site, command, json)?;
+        }
+        Command::Breach(command) => {
+            let mut site = open_site(&cli.site)?;
+            audit::run_breach(&mut site, command, json)?;
         }
         Command::Call(args) => {
             let (plugin, command) = args.op.split_once('.').ok_or_else(|| {
@@ -351,7 +371,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     args.op
                 ))
             })?;
-            let mut site = Site::open(&cli.site)?;
+            let mut site = open_site(&cli.site)?;
             let output = site.call(plugin, command, &args.args)?;
             for warning in &output.warnings {
                 let _ = writeln!(std::io::stderr(), "wasmdesk: warning: {warning}");
@@ -570,6 +590,13 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Open the site as the user at the terminal (for the audit log).
+fn open_site(root: &std::path::Path) -> Result<Site, Error> {
+    let mut site = Site::open(root)?;
+    site.set_actor(crate::audit::Actor::cli());
+    Ok(site)
 }
 
 fn parse_capabilities(args: &[String]) -> Result<Vec<Capability>, Error> {

@@ -95,6 +95,11 @@ impl Site {
             .map_err(store_err)?;
         }
         let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+        let detail = serde_json::json!({
+            "out": crate::audit::emails::scrub(&out.display().to_string()),
+            "bytes": bytes,
+        });
+        self.audit(self.act(crate::audit::action::BACKUP, detail))?;
         Ok(BackupReport {
             out: out.display().to_string(),
             taken_at_ms,
@@ -122,7 +127,26 @@ impl Site {
                 from.display()
             )));
         };
+        // The log since the backup goes with the database it describes; the
+        // restore entry says how many entries that was.
+        let head_now: i64 = self
+            .db()
+            .query_row(
+                "SELECT coalesce(max(seq), 0) FROM wasmdesk__audit",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(store_err)?;
         self.replace_database(&source)?;
+        let head_restored: i64 = self
+            .db()
+            .query_row(
+                "SELECT coalesce(max(seq), 0) FROM wasmdesk__audit",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(store_err)?;
+        let audit_lost = (head_now - head_restored).max(0);
         let journal = self.read_journal()?;
         let later: Vec<&Erased> = journal
             .iter()
@@ -141,6 +165,13 @@ impl Site {
                 None => not_present += 1,
             }
         }
+        let detail = serde_json::json!({
+            "from": crate::audit::emails::scrub(&from.display().to_string()),
+            "backup_taken_at_ms": backup_taken_at_ms,
+            "audit_entries_lost": audit_lost,
+            "erasures_replayed": replayed,
+        });
+        self.audit(self.act(crate::audit::action::RESTORE, detail))?;
         Ok(RestoreReport {
             from: from.display().to_string(),
             backup_taken_at_ms,

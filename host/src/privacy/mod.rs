@@ -256,6 +256,16 @@ impl Site {
             .sum();
         let files = archive::write(&export, out)
             .map_err(|e| Error::io(format!("cannot write {}", out.display()), e))?;
+        let detail = serde_json::json!({
+            "out": crate::audit::emails::scrub(&out.display().to_string()),
+            "items": items,
+            "files": files,
+            "plugins": export.plugins.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        });
+        let draft = self
+            .act(crate::audit::action::EXPORT_DOWNLOAD, detail)
+            .subject(self.subject_hash(&subject.email)?);
+        self.audit(draft)?;
         Ok(ExportReport {
             subject: subject.email.clone(),
             out: out.display().to_string(),
@@ -379,6 +389,18 @@ impl Site {
                 subject.email
             ),
         };
+        if !dry_run {
+            let removed: u64 = plugins.iter().map(|p| p.items_removed).sum();
+            let detail = serde_json::json!({
+                "plugins": plugins.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+                "items_removed": removed,
+                "clean": clean,
+            });
+            let draft = self
+                .act(crate::audit::action::ERASURE_DONE, detail)
+                .subject(self.subject_hash(&subject.email)?);
+            self.audit(draft)?;
+        }
         Ok(ErasureReport {
             subject: subject.email.clone(),
             dry_run,

@@ -134,6 +134,13 @@ impl Site {
             )
             .map_err(store_err)?;
         let id = self.db().last_insert_rowid();
+        let draft = self
+            .act(
+                crate::audit::action::REQUEST_OPEN,
+                serde_json::json!({"request": id, "kind": kind.as_str()}),
+            )
+            .subject(self.subject_hash(&subject.email)?);
+        self.audit(draft)?;
         Ok(NewRequest {
             request: self.request(id)?,
             token,
@@ -178,6 +185,14 @@ impl Site {
                     params![id, crate::now_ms()],
                 )
                 .map_err(store_err)?;
+            let request = self.request(id)?;
+            let draft = self
+                .act(
+                    crate::audit::action::REQUEST_CONFIRM,
+                    serde_json::json!({"request": id, "kind": request.kind}),
+                )
+                .subject(request.subject_hash.clone());
+            self.audit(draft)?;
         }
         self.request(id)
     }

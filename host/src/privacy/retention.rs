@@ -17,6 +17,10 @@ const MS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 const HOST: &str = "host";
 const EXPORT_ARCHIVES: &str = "export-archives";
 const EXPORT_ARCHIVE_DAYS: u32 = 7;
+/// The host's rule for its own audit log: entries older than this are
+/// pruned, leaving a checkpoint entry so the rest still verifies.
+const AUDIT_LOG: &str = "audit-log";
+const AUDIT_LOG_DAYS: u32 = 730;
 
 /// A rule with the days in force.
 #[derive(Debug, Serialize)]
@@ -53,6 +57,17 @@ impl Site {
                 .unwrap_or(EXPORT_ARCHIVE_DAYS),
             default_days: EXPORT_ARCHIVE_DAYS,
         }];
+        rules.push(Rule {
+            plugin: HOST.into(),
+            rule: AUDIT_LOG.into(),
+            description:
+                "Prune audit log entries older than this (a checkpoint keeps the chain verifiable)"
+                    .into(),
+            days: self
+                .override_days(HOST, AUDIT_LOG)?
+                .unwrap_or(AUDIT_LOG_DAYS),
+            default_days: AUDIT_LOG_DAYS,
+        });
         for record in records::enabled(self.db())? {
             for rule in record
                 .manifest
@@ -174,8 +189,44 @@ impl Site {
         let rule = self
             .retention_rules()?
             .into_iter()
-            .find(|r| r.plugin == plugin && r.rule == rule);
-        Ok(rule.expect("the rule exists, checked above"))
+            .find(|r| r.plugin == plugin && r.rule == rule)
+            .expect("the rule exists, checked above");
+        let detail = serde_json::json!({"rule": rule.rule, "days": rule.days});
+        self.audit(
+            self.act(crate::audit::action::RETENTION_SET, detail)
+                .plugin(&rule.plugin),
+        )?;
+        Ok(rule)
+    }
+
+    /// Prune the audit log (the host's `audit-log` rule).
+    fn prune_audit(
+        &mut self,
+        rule: &Rule,
+        cutoff_ms: i64,
+        dry_run: bool,
+    ) -> Result<Applied, Error> {
+        let actor = self.actor().as_str().to_string();
+        let (pruned, head) = crate::audit::chain::prune(self.db(), &actor, cutoff_ms, dry_run)
+            .map_err(|e| Error::Store(e.into()))?;
+        if let Some(head) = &head {
+            crate::audit::chain::write_anchor(&self.paths().root, head);
+        }
+        let messages = match pruned.through {
+            Some(through) => vec![format!(
+                "audit entries up to {through} {}; a checkpoint entry commits to them",
+                if dry_run { "would be pruned" } else { "pruned" }
+            )],
+            None => vec![],
+        };
+        Ok(Applied {
+            plugin: HOST.into(),
+            rule: rule.rule.clone(),
+            days: rule.days,
+            cutoff_ms,
+            items_removed: pruned.entries,
+            messages,
+        })
     }
 
     /// Apply every rule; idempotent. A dry run reports and changes nothing.
@@ -185,7 +236,12 @@ impl Site {
         for rule in self.retention_rules()? {
             let cutoff_ms = now - i64::from(rule.days) * MS_PER_DAY;
             if rule.plugin == HOST {
-                applied.push(self.expire_exports(cutoff_ms, dry_run)?);
+                let done = if rule.rule == AUDIT_LOG {
+                    self.prune_audit(&rule, cutoff_ms, dry_run)?
+                } else {
+                    self.expire_exports(cutoff_ms, dry_run)?
+                };
+                applied.push(done);
                 continue;
             }
             let (_, plugin) = self.ready(&rule.plugin)?;
@@ -222,6 +278,13 @@ impl Site {
                 messages: report.messages,
             });
         }
+        let detail = serde_json::json!({
+            "dry_run": dry_run,
+            "applied": applied.iter().map(|a| serde_json::json!({
+                "plugin": a.plugin, "rule": a.rule, "days": a.days, "items_removed": a.items_removed,
+            })).collect::<Vec<_>>(),
+        });
+        self.audit(self.act(crate::audit::action::RETENTION_RUN, detail))?;
         Ok(applied)
     }
 }

@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
-use crate::error::Error;
+use crate::audit::{self, Actor, Draft, action};
+use crate::error::{Error, ErrorCode};
 use crate::registry::{self, Manifest, PluginEntry, Status, records};
 use crate::runtime::bindings::commands::CommandError;
 use crate::runtime::bindings::types::StoreError as WitStoreError;
@@ -60,6 +61,8 @@ pub struct Site {
     plugin_dbs: HashMap<String, PluginDb>,
     /// The site's secret: keys the pseudonyms of data subjects.
     site_key: std::sync::Arc<[u8]>,
+    /// Who is acting, for the audit log.
+    actor: Actor,
 }
 
 /// How a plugin call runs, beyond the plugin's own limits.
@@ -165,14 +168,61 @@ impl Site {
         schema::migrate(&mut conn)?;
         let runtime = Runtime::new(paths.cache.clone());
         let site_key = read_site_key(&conn)?;
-        Ok(Site {
+        let mut site = Site {
             paths,
             db: conn,
             runtime,
             loaded: HashMap::new(),
             plugin_dbs: HashMap::new(),
             site_key,
-        })
+            actor: Actor::host(),
+        };
+        site.check_audit_guards()?;
+        Ok(site)
+    }
+
+    /// Say who acts from now on (the CLI user, a bridge caller).
+    pub fn set_actor(&mut self, actor: Actor) {
+        self.actor = actor;
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Put back append-only guards dropped behind the host's back, and
+    /// record in the log that they were missing.
+    fn check_audit_guards(&mut self) -> Result<(), Error> {
+        let missing = schema::missing_guards(&self.db)?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(store_err)?;
+        schema::restore_guards(&tx, &missing)?;
+        let draft = Draft::act(
+            &Actor::host(),
+            action::AUDIT_GUARDS_RESTORED,
+            serde_json::json!({"missing": missing}),
+        );
+        let head = audit::append(&tx, &draft).map_err(store_err)?;
+        tx.commit().map_err(store_err)?;
+        audit::chain::write_anchor(&self.paths.root, &head);
+        Ok(())
+    }
+
+    /// Record an admin act in the audit log, in a transaction of its own.
+    pub(crate) fn audit(&mut self, draft: Draft) -> Result<(), Error> {
+        let head = audit::chain::append_now(&self.db, &draft).map_err(store_err)?;
+        audit::chain::write_anchor(&self.paths.root, &head);
+        Ok(())
+    }
+
+    /// An admin act by the current actor.
+    pub(crate) fn act(&self, action: &'static str, detail: serde_json::Value) -> Draft {
+        Draft::act(&self.actor, action, detail)
     }
 
     /// Overwrite the site database with `source` (a backup), page by page,
@@ -188,6 +238,7 @@ impl Site {
         schema::migrate(&mut self.db)?;
         // A backup of this site carries the same secret; keep in step anyway.
         self.site_key = read_site_key(&self.db)?;
+        self.check_audit_guards()?;
         Ok(())
     }
 
@@ -311,6 +362,16 @@ impl Site {
         }
 
         let now = crate::now_ms();
+        let draft = self
+            .act(
+                action::PLUGIN_ENABLE,
+                serde_json::json!({
+                    "version": manifest.version,
+                    "sha256": sha256,
+                    "granted": requested.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+                }),
+            )
+            .plugin(id);
         let tx = self
             .db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -320,7 +381,9 @@ impl Site {
             grants::grant(&tx, id, cap, now)?;
         }
         records::approve(&tx, id, &sha256, &manifest, now)?;
+        let head = audit::append(&tx, &draft).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
+        audit::chain::write_anchor(&self.paths.root, &head);
         Ok(EnableReport {
             id: id.into(),
             version: manifest.version,
@@ -338,7 +401,10 @@ impl Site {
                 "plugin \"{id}\" is not enabled, so it cannot be disabled"
             )));
         }
-        Ok(())
+        self.audit(
+            self.act(action::PLUGIN_DISABLE, serde_json::json!({}))
+                .plugin(id),
+        )
     }
 
     /// Remove a plugin: its file, approval, grants and limits; with
@@ -349,6 +415,12 @@ impl Site {
             return Err(self.unknown_plugin(id));
         }
         let tables = self.namespace_tables(id)?;
+        let draft = self
+            .act(
+                action::PLUGIN_REMOVE,
+                serde_json::json!({"purge_data": purge_data, "tables": tables}),
+            )
+            .plugin(id);
         let tx = self
             .db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -358,7 +430,9 @@ impl Site {
         }
         grants::revoke_all(&tx, id)?;
         records::delete(&tx, id)?;
+        let head = audit::append(&tx, &draft).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
+        audit::chain::write_anchor(&self.paths.root, &head);
         self.plugin_dbs.remove(id);
         self.loaded.remove(id);
         let file_deleted = match &entry.file {
@@ -393,25 +467,50 @@ impl Site {
             )));
         }
         let now = crate::now_ms();
-        let tx = self.db.transaction().map_err(store_err)?;
+        let names: Vec<String> = caps.iter().map(|c| c.to_string()).collect();
+        let draft = self
+            .act(
+                action::GRANT_ADD,
+                serde_json::json!({"capabilities": names}),
+            )
+            .plugin(id);
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(store_err)?;
         for cap in caps {
             grants::grant(&tx, id, cap, now)?;
         }
+        let head = audit::append(&tx, &draft).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
+        audit::chain::write_anchor(&self.paths.root, &head);
         Ok(())
     }
 
     /// Take capabilities back; returns those that were held.
     pub fn revoke(&mut self, id: &str, caps: &[Capability]) -> Result<Vec<Capability>, Error> {
         self.inspect(id)?;
-        let tx = self.db.transaction().map_err(store_err)?;
+        let actor = self.actor.clone();
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(store_err)?;
         let mut revoked = Vec::new();
         for cap in caps {
             if grants::revoke(&tx, id, cap)? {
                 revoked.push(cap.clone());
             }
         }
+        let names: Vec<String> = revoked.iter().map(|c| c.to_string()).collect();
+        let draft = Draft::act(
+            &actor,
+            action::GRANT_REVOKE,
+            serde_json::json!({"capabilities": names}),
+        )
+        .plugin(id);
+        let head = audit::append(&tx, &draft).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
+        audit::chain::write_anchor(&self.paths.root, &head);
         Ok(revoked)
     }
 
@@ -442,7 +541,15 @@ impl Site {
         check("--memory-mib", memory_mib, Limits::MAX.memory_mib)?;
         check("--deadline-ms", deadline_ms, Limits::MAX.deadline_ms)?;
         records::set_limits(&self.db, id, memory_mib, deadline_ms)?;
-        Ok(records::limits(&self.db, id)?)
+        let limits = records::limits(&self.db, id)?;
+        if memory_mib.is_some() || deadline_ms.is_some() {
+            let detail = serde_json::json!({
+                "memory_mib": limits.memory_mib,
+                "deadline_ms": limits.deadline_ms,
+            });
+            self.audit(self.act(action::LIMITS_SET, detail).plugin(id))?;
+        }
+        Ok(limits)
     }
 
     /// Run `command` of an enabled plugin with JSON `args`, in one
@@ -565,6 +672,7 @@ impl Site {
     ) -> Result<(R, Vec<(String, String)>), Error> {
         // The grants in force, unless the caller runs it with others (setup
         // runs with the grants about to be approved).
+        let started = Instant::now();
         let grants = match options.grants {
             Some(grants) => grants,
             None => grants::list(&self.db, id)?,
@@ -600,9 +708,40 @@ impl Site {
             .db
             .take()
             .expect("run_with_db gave the store a connection");
+        // The audit entry of a call that writes is committed with its
+        // writes: no change without its record.
+        let mut draft = self.call_draft(id, operation, &outcome, started, &mut db);
+        let mut head = None;
+        if outcome.is_ok() && access == CallAccess::ReadWrite {
+            match db.in_call_transaction(|c| audit::append(c, &draft)) {
+                Ok(written) => head = Some(written),
+                Err(e) => {
+                    outcome = Err(CallError::failed(
+                        &call,
+                        FailureKind::Fault,
+                        format!("its audit entry could not be written, so nothing was kept: {e}"),
+                    ))
+                }
+            }
+        }
         let finished = db.finish_call(outcome.is_ok() && access == CallAccess::ReadWrite);
         state.log.append_to(&self.paths.logs, id, operation);
         self.plugin_dbs.insert(id.to_string(), db);
+        if !matches!(finished, Ok(true)) {
+            // Read-only, failed or rolled back: recorded on its own.
+            draft.outcome = match (&outcome, &finished) {
+                (Ok(_), Ok(_)) => "ok".into(),
+                (Ok(_), Err(_)) => ErrorCode::PluginFault.as_str().into(),
+                (Err(e), _) => ErrorCode::of_call(e).as_str().into(),
+            };
+            head = Some(
+                audit::chain::append_now(&self.db, &draft)
+                    .map_err(|e| Error::Store(crate::store::StoreError::Audit(e)))?,
+            );
+        }
+        if let Some(head) = &head {
+            audit::chain::write_anchor(&self.paths.root, head);
+        }
         match (outcome, finished) {
             (Ok(_), Err(e)) => Err(Error::Call(CallError::failed(
                 &call,
@@ -618,6 +757,45 @@ impl Site {
                 Ok((value, events))
             }
             (Err(e), _) => Err(Error::Call(e)),
+        }
+    }
+
+    /// The audit entry for a plugin call: what it touched, whose data, how
+    /// it ended. Never the error text (it may name a person).
+    fn call_draft<R>(
+        &self,
+        id: &str,
+        operation: &str,
+        outcome: &Result<R, CallError>,
+        started: Instant,
+        db: &mut PluginDb,
+    ) -> Draft {
+        let usage = db.take_usage();
+        let mut subjects: Vec<String> = usage
+            .emails
+            .iter()
+            .map(|email| crate::privacy::keyed_hash(&self.site_key, email))
+            .collect();
+        subjects.sort();
+        let detail = match db.denial() {
+            Some(denial) => serde_json::json!({
+                "denied": {"action": denial.action, "target": denial.target}
+            }),
+            None => serde_json::json!({}),
+        };
+        Draft {
+            actor: self.actor.as_str().to_string(),
+            action: action::PLUGIN_CALL,
+            plugin: Some(id.to_string()),
+            operation: Some(operation.to_string()),
+            outcome: match outcome {
+                Ok(_) => "ok".into(),
+                Err(e) => ErrorCode::of_call(e).as_str().into(),
+            },
+            duration_us: started.elapsed().as_micros() as i64,
+            tables: usage.tables.into_values().collect(),
+            subjects,
+            detail,
         }
     }
 
@@ -790,9 +968,9 @@ impl Site {
             )
             .map_err(store_err)?;
         let names = stmt.query_map([&prefix], |r| r.get(0)).map_err(store_err)?;
-        Ok(names
+        names
             .collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(store_err)?)
+            .map_err(store_err)
     }
 
     fn unknown_plugin(&self, id: &str) -> Error {

@@ -28,6 +28,12 @@ pub struct AuthState {
     pub unowned_tables: std::collections::HashSet<String>,
     /// The call may only read (a filter): every write is denied.
     pub read_only: bool,
+    /// The authorizer ran while preparing the current statement (it does
+    /// not run for a statement taken from the cache).
+    pub authorized: bool,
+    /// Tables the current statement may read (`false`) or write (`true`),
+    /// for the audit log.
+    pub touched: Vec<(String, bool)>,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +49,8 @@ impl SharedAuth {
             ddl_allowed: false,
             unowned_tables: Default::default(),
             read_only: false,
+            authorized: false,
+            touched: Vec::new(),
         })))
     }
 
@@ -66,6 +74,7 @@ impl SharedAuth {
         if state.bypass {
             return Authorization::Allow;
         }
+        state.authorized = true;
         let request = match to_request(&ctx) {
             Some(request) => request,
             None => Request::Other {
@@ -110,14 +119,16 @@ impl SharedAuth {
                 return Authorization::Allow;
             }
         }
-        if let Request::Write { table } = request {
-            if state.ddl_allowed && table.eq_ignore_ascii_case("sqlite_sequence") {
-                // ALTER TABLE RENAME renames the table's AUTOINCREMENT row.
-                return Authorization::Allow;
-            }
+        if let Request::Write { table } = request
+            && state.ddl_allowed
+            && table.eq_ignore_ascii_case("sqlite_sequence")
+        {
+            // ALTER TABLE RENAME renames the table's AUTOINCREMENT row.
+            return Authorization::Allow;
         }
         match state.policy.check(request, ctx.accessor) {
             Ok(()) => {
+                state.note_touched(request);
                 if matches!(
                     request,
                     Request::Schema { .. } | Request::VirtualTable { .. }
@@ -130,6 +141,27 @@ impl SharedAuth {
                 state.denial.get_or_insert(denial);
                 Authorization::Deny
             }
+        }
+    }
+}
+
+impl AuthState {
+    /// Remember a real table an allowed statement reads or writes.
+    fn note_touched(&mut self, request: Request<'_>) {
+        let (table, write) = match request {
+            Request::Read { table } => (table, false),
+            Request::Write { table } => (table, true),
+            _ => return,
+        };
+        if namespace::is_sqlite_internal(table) {
+            return;
+        }
+        let known = self
+            .touched
+            .iter()
+            .any(|(t, w)| *w == write && t.eq_ignore_ascii_case(table));
+        if !known {
+            self.touched.push((table.to_string(), write));
         }
     }
 }

@@ -31,6 +31,11 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("site database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the audit log could not record the call, so its result is withheld: {0}; \
+         check that site.db is writable and not full"
+    )]
+    Audit(rusqlite::Error),
     #[error("cannot make the site's secret key: {0}")]
     Secret(String),
 }

@@ -1,7 +1,7 @@
 //! A plugin's own connection to the site database: its authorizer, its
 //! statement cache, its deadline, and the one transaction of each call.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -28,12 +28,45 @@ pub enum CallAccess {
 /// Grants as the registry hands them over: (table, access), sorted.
 pub type Grants = Vec<(String, Access)>;
 
+/// How many statements' table lists are remembered before the list and
+/// the statement cache are both emptied (dynamic SQL must not grow it).
+const MAX_REMEMBERED_STATEMENTS: usize = 1024;
+
 pub struct PluginDb {
     conn: Connection,
     auth: SharedAuth,
     grants: Grants,
     deadline: Arc<Mutex<Option<Instant>>>,
     call: CallState,
+    /// The tables each statement reads or writes, as the authorizer saw
+    /// them when it was prepared: a statement reused from the cache is not
+    /// authorized again.
+    statement_tables: HashMap<String, StatementTables>,
+}
+
+/// The tables a statement reads (`false`) or writes (`true`).
+type StatementTables = Arc<[(String, bool)]>;
+
+/// What a call did with the store, for the audit log.
+#[derive(Debug, Default)]
+pub struct CallUsage {
+    /// By table name (lower-case).
+    pub tables: BTreeMap<String, TableUse>,
+    /// E-mail addresses (lower-case) in the values the plugin sent to the
+    /// store or got back from it: whose data the call touched.
+    pub emails: HashSet<String>,
+}
+
+/// One table's use during a call.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TableUse {
+    pub table: String,
+    /// Rows returned by statements that read the table.
+    pub rows_read: u64,
+    /// Rows inserted, updated or deleted by statements that write it.
+    pub rows_written: u64,
+    pub read: bool,
+    pub written: bool,
 }
 
 /// What happened during the current call.
@@ -45,6 +78,7 @@ struct CallState {
     denial: Option<Denial>,
     deadline_hit: bool,
     in_transaction: bool,
+    usage: CallUsage,
 }
 
 impl PluginDb {
@@ -69,6 +103,7 @@ impl PluginDb {
             grants,
             deadline,
             call: CallState::default(),
+            statement_tables: HashMap::new(),
         })
     }
 
@@ -87,6 +122,7 @@ impl PluginDb {
         if grants != self.grants {
             // Statements cached under the old grants must be authorized again.
             self.conn.flush_prepared_statement_cache();
+            self.statement_tables.clear();
             let plugin = self.auth.lock().policy.plugin().to_string();
             self.auth.lock().policy = Policy::new(&plugin, grants.iter().cloned());
             self.auth.install(&mut self.conn)?;
@@ -96,6 +132,7 @@ impl PluginDb {
             result_cap,
             ..CallState::default()
         };
+        self.auth.lock().touched.clear();
         // IMMEDIATE takes the write lock up front, so concurrent writers wait
         // in busy_timeout instead of failing with SQLITE_BUSY on upgrade. A
         // read-only call takes no lock: WAL readers never wait.
@@ -148,6 +185,21 @@ impl PluginDb {
         Ok(())
     }
 
+    /// What the call did with the store so far; leaves it empty.
+    pub fn take_usage(&mut self) -> CallUsage {
+        std::mem::take(&mut self.call.usage)
+    }
+
+    /// Run host statements inside the call's open transaction (the audit
+    /// entry of a call that writes is committed with its writes).
+    pub(crate) fn in_call_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        debug_assert!(self.call.in_transaction);
+        self.host(f)
+    }
+
     /// The first denial of the current call, if any.
     pub fn denial(&self) -> Option<&Denial> {
         self.call.denial.as_ref()
@@ -168,7 +220,7 @@ impl PluginDb {
             self.call.deadline_hit = true;
             return Err(deadline_error());
         }
-        let changes_schema = self.prepare_checked(sql)?;
+        let (changes_schema, tables) = self.prepare_checked(sql)?;
         let before = if changes_schema {
             Some(self.schema_names()?)
         } else {
@@ -178,26 +230,90 @@ impl PluginDb {
         if let Some(before) = before {
             self.verify_schema(&before)?;
         }
+        if let Ok(result) = &result {
+            self.note_usage(&tables, params, result);
+        }
         result
     }
 
     /// Prepare (or find in the cache) under the authorizer; returns whether
-    /// the statement changes the schema.
-    fn prepare_checked(&mut self, sql: &str) -> Result<bool, wit::StoreError> {
+    /// the statement changes the schema and the tables it reads or writes.
+    fn prepare_checked(
+        &mut self,
+        sql: &str,
+    ) -> Result<(bool, StatementTables), wit::StoreError> {
         {
             let mut state = self.auth.lock();
             state.denial = None;
             state.changes_schema = false;
             state.ddl_allowed = false;
+            state.authorized = false;
+            state.touched.clear();
         }
         let prepared = self.conn.prepare_cached(sql).map(drop);
-        let (denial, changes_schema) = {
+        let (denial, changes_schema, authorized, touched) = {
             let mut state = self.auth.lock();
-            (state.denial.take(), state.changes_schema)
+            (
+                state.denial.take(),
+                state.changes_schema,
+                state.authorized,
+                std::mem::take(&mut state.touched),
+            )
         };
-        match prepared {
-            Ok(()) => Ok(changes_schema),
-            Err(e) => Err(self.prepare_error(e, denial)),
+        if let Err(e) = prepared {
+            return Err(self.prepare_error(e, denial));
+        }
+        let tables = if authorized {
+            if self.statement_tables.len() >= MAX_REMEMBERED_STATEMENTS {
+                self.statement_tables.clear();
+                self.conn.flush_prepared_statement_cache();
+            }
+            let tables: StatementTables = touched.into();
+            self.statement_tables
+                .insert(sql.to_string(), Arc::clone(&tables));
+            tables
+        } else {
+            match self.statement_tables.get(sql) {
+                Some(tables) => Arc::clone(tables),
+                None => {
+                    // Cached before its tables were remembered: authorize it again.
+                    self.conn.flush_prepared_statement_cache();
+                    return self.prepare_checked(sql);
+                }
+            }
+        };
+        Ok((changes_schema, tables))
+    }
+
+    /// Add one statement's tables, row counts and e-mail addresses to the
+    /// call's usage.
+    fn note_usage(&mut self, tables: &[(String, bool)], params: &[Value], result: &QueryResult) {
+        let usage = &mut self.call.usage;
+        for (table, write) in tables {
+            let entry = usage
+                .tables
+                .entry(table.to_ascii_lowercase())
+                .or_insert_with(|| TableUse {
+                    table: table.to_ascii_lowercase(),
+                    ..TableUse::default()
+                });
+            if *write {
+                entry.written = true;
+                entry.rows_written += result.rows_changed;
+            } else {
+                entry.read = true;
+                entry.rows_read += result.rows.len() as u64;
+            }
+        }
+        let texts = params
+            .iter()
+            .chain(result.rows.iter().flatten())
+            .filter_map(|v| match v {
+                Value::Text(t) => Some(t.as_str()),
+                _ => None,
+            });
+        for text in texts {
+            crate::audit::emails::collect(text, &mut usage.emails);
         }
     }
 
@@ -258,10 +374,10 @@ impl PluginDb {
         if let Some(name) = message.strip_prefix("no such table: ") {
             let table = name.rsplit('.').next().unwrap_or(name);
             let policy = self.policy();
-            if !policy.allows(table, Access::Read) {
-                if let Err(denial) = policy.check(super::policy::Request::Read { table }, None) {
-                    return self.deny(denial);
-                }
+            if !policy.allows(table, Access::Read)
+                && let Err(denial) = policy.check(super::policy::Request::Read { table }, None)
+            {
+                return self.deny(denial);
             }
         }
         self.step_error(error)

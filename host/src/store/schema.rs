@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Bumped with every change below; stored in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const V1: &str = "
 CREATE TABLE wasmdesk__plugins (
@@ -69,6 +69,115 @@ CREATE TABLE wasmdesk__requests (
 CREATE INDEX wasmdesk__requests_open ON wasmdesk__requests (status, deadline_at);
 ";
 
+const V4: &str = "
+-- The audit log (host/src/audit): append-only, hash-chained. `subjects` is
+-- how many data subjects the entry touched; their keyed hashes are in
+-- wasmdesk__audit_subjects.
+CREATE TABLE wasmdesk__audit (
+    seq          INTEGER PRIMARY KEY,
+    at           INTEGER NOT NULL,   -- ms since the epoch
+    actor        TEXT NOT NULL,      -- cli:USER, bridge:CALLER, host
+    action       TEXT NOT NULL,      -- plugin.call, plugin.enable, ...
+    plugin       TEXT,
+    operation    TEXT,               -- for plugin.call: command NAME, privacy export-data, ...
+    outcome      TEXT NOT NULL,      -- ok, or the error code
+    duration_us  INTEGER NOT NULL,
+    rows_read    INTEGER NOT NULL,
+    rows_written INTEGER NOT NULL,
+    subjects     INTEGER NOT NULL,
+    tables       TEXT NOT NULL,      -- JSON: [{table, rows_read, rows_written, read, written}]
+    detail       TEXT NOT NULL,      -- JSON object
+    prev         TEXT NOT NULL,
+    hash         TEXT NOT NULL
+) STRICT;
+CREATE INDEX wasmdesk__audit_at ON wasmdesk__audit (at);
+CREATE INDEX wasmdesk__audit_plugin ON wasmdesk__audit (plugin, at);
+CREATE TABLE wasmdesk__audit_subjects (
+    seq     INTEGER NOT NULL,
+    subject TEXT NOT NULL,           -- HMAC-SHA256 of the e-mail address, site secret
+    PRIMARY KEY (seq, subject)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX wasmdesk__audit_subject ON wasmdesk__audit_subjects (subject, seq);
+
+-- Personal-data breaches (GDPR Art. 33): notify within 72 hours.
+CREATE TABLE wasmdesk__breaches (
+    id           INTEGER PRIMARY KEY,
+    summary      TEXT NOT NULL,
+    detected_at  INTEGER NOT NULL,
+    recorded_at  INTEGER NOT NULL,
+    deadline_at  INTEGER NOT NULL,
+    recorded_by  TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('open', 'notified')),
+    affected     INTEGER,            -- subjects found by the last `breach affected`
+    scope        TEXT,               -- that query, as JSON
+    notified_at  INTEGER,
+    notification TEXT
+) STRICT;
+";
+
+/// Triggers that keep the audit log append-only (pruning sets a marker in
+/// wasmdesk__site inside its own transaction). Created when missing, each
+/// time the site is opened.
+const GUARDS: &[(&str, &str)] = &[
+    (
+        "wasmdesk__audit_no_update",
+        "CREATE TRIGGER wasmdesk__audit_no_update BEFORE UPDATE ON wasmdesk__audit \
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ),
+    (
+        "wasmdesk__audit_no_delete",
+        "CREATE TRIGGER wasmdesk__audit_no_delete BEFORE DELETE ON wasmdesk__audit \
+         WHEN NOT EXISTS (SELECT 1 FROM wasmdesk__site WHERE key = 'audit_pruning') \
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: old entries go with wasmdesk retention run'); END",
+    ),
+    (
+        "wasmdesk__audit_subjects_no_update",
+        "CREATE TRIGGER wasmdesk__audit_subjects_no_update BEFORE UPDATE ON wasmdesk__audit_subjects \
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ),
+    (
+        "wasmdesk__audit_subjects_no_delete",
+        "CREATE TRIGGER wasmdesk__audit_subjects_no_delete BEFORE DELETE ON wasmdesk__audit_subjects \
+         WHEN NOT EXISTS (SELECT 1 FROM wasmdesk__site WHERE key = 'audit_pruning') \
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ),
+];
+
+/// The names of audit guards that are missing (dropped behind the host's
+/// back); `restore_guards` puts them back.
+pub fn missing_guards(conn: &Connection) -> Result<Vec<&'static str>, StoreError> {
+    let present: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'wasmdesk\\_\\_audit%' ESCAPE '\\'",
+        [],
+        |r| r.get(0),
+    )?;
+    if present as usize == GUARDS.len() {
+        return Ok(vec![]);
+    }
+    let mut missing = Vec::new();
+    for (name, _) in GUARDS {
+        let here: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'trigger' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        if !here {
+            missing.push(*name);
+        }
+    }
+    Ok(missing)
+}
+
+/// Create the named guards (inside the caller's transaction).
+pub fn restore_guards(conn: &Connection, names: &[&str]) -> Result<(), StoreError> {
+    for (name, sql) in GUARDS {
+        if names.contains(name) {
+            conn.execute_batch(sql)?;
+        }
+    }
+    Ok(())
+}
+
 /// Bring the host tables to the current version.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -101,6 +210,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             "INSERT INTO wasmdesk__site (key, value) VALUES ('secret', ?1)",
             [hex],
         )?;
+    }
+    if version < 4 {
+        tx.execute_batch(V4)?;
+        for (_, sql) in GUARDS {
+            tx.execute_batch(sql)?;
+        }
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

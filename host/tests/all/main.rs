@@ -2,6 +2,7 @@
 //! wasm32-wasip2 (tests/artifacts), real SQLite files. One test binary,
 //! a module per area, because every test binary links wasmtime.
 
+mod audit;
 mod bridge;
 mod capabilities;
 mod cli;
