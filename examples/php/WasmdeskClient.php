@@ -23,6 +23,7 @@ class WasmdeskClient
     private $stdin;
     private $stdout;
     private $nextId = 1;
+    private $caller = null;
 
     /**
      * @param string $binary path to the wasmdesk binary
@@ -48,6 +49,16 @@ class WasmdeskClient
     }
 
     /**
+     * Name who the following requests come from, as your CMS knows them
+     * (e.g. "wp:user:12"): wasmdesk records it in its audit log. null sends
+     * none (the bridge's --caller applies).
+     */
+    public function setCaller(?string $caller): void
+    {
+        $this->caller = $caller;
+    }
+
+    /**
      * Run an op ("tickets.create", "site.info", ...) and return its result.
      *
      * @throws WasmdeskException with the bridge's error code
@@ -55,7 +66,11 @@ class WasmdeskClient
     public function call(string $op, array $args = [])
     {
         $id = $this->nextId++;
-        $request = json_encode(['id' => $id, 'op' => $op, 'args' => (object) $args], JSON_UNESCAPED_SLASHES);
+        $request = ['id' => $id, 'op' => $op, 'args' => (object) $args];
+        if ($this->caller !== null) {
+            $request['caller'] = $this->caller;
+        }
+        $request = json_encode($request, JSON_UNESCAPED_SLASHES);
         if (fwrite($this->stdin, $request . "\n") === false) {
             throw new WasmdeskException('internal', 'the wasmdesk bridge is not running');
         }

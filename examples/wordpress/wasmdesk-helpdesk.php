@@ -56,6 +56,9 @@ function wasmdesk_client(): WasmdeskClient
     if ($client === null) {
         $client = new WasmdeskClient(WASMDESK_BIN, WASMDESK_SITE);
     }
+    // wasmdesk's audit log records who asked: the logged-in user, else a visitor.
+    $user = get_current_user_id();
+    $client->setCaller($user > 0 ? "wp:user:$user" : 'wp:visitor');
     return $client;
 }
 

@@ -131,9 +131,7 @@ fn dist() -> Result<PathBuf> {
     }
     run(&mut build)?;
 
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = target_dir();
     let dist = root.join("dist");
     let _ = std::fs::remove_dir_all(&dist);
     std::fs::create_dir_all(dist.join("plugins"))?;
@@ -152,6 +150,13 @@ fn dist() -> Result<PathBuf> {
         plugins.join(",")
     );
     Ok(dist)
+}
+
+/// Where cargo puts build outputs.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 /// Build, then show a site owner's first minutes on a fresh demo site.
@@ -254,6 +259,10 @@ fn demo() -> Result<()> {
         &["privacy", "erase", "--email", "grace@example.com", "--yes"],
         true,
     )?;
+    println!("\n# The audit log: who touched whose data, even after an erasure; tamper-evident");
+    wasmdesk(&["audit", "log", "--subject", "grace@example.com"], true)?;
+    wasmdesk(&["audit", "verify"], true)?;
+    wasmdesk(&["audit", "anomalies"], true)?;
     println!(
         "\n# Done. Explore with: WASMDESK_SITE={} dist/wasmdesk plugin list",
         site.display()

@@ -94,6 +94,7 @@ pub fn write(
         serde_json::to_writer(&mut jsonl, &line).expect("a line serializes");
         jsonl.push(b'\n');
         entries += 1;
+        Ok(())
     })
     .map_err(|e| format!("cannot read the audit log: {e}"))?;
     let verification = serde_json::to_vec_pretty(verification).expect("a verification serializes");

@@ -67,31 +67,86 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The statements `append` runs. They are prepared once per connection and
+/// cached, also on plugins' connections, so each carries a random tag no
+/// plugin can know: a plugin sending the same text would otherwise be
+/// handed the host's cached, already authorized statement.
+struct AppendSql {
+    head: String,
+    insert: String,
+    insert_subject: String,
+}
+
+fn append_sql() -> &'static AppendSql {
+    static SQL: std::sync::OnceLock<AppendSql> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let mut nonce = [0u8; 16];
+        // Without randomness, fall back to the address of this static: the
+        // tag is only needed to be unguessable from inside the sandbox.
+        if getrandom::fill(&mut nonce).is_err() {
+            nonce[..8].copy_from_slice(&(&SQL as *const _ as u64).to_le_bytes());
+        }
+        let tag = format!("/* wasmdesk host {} */ ", hex(&nonce));
+        AppendSql {
+            head: format!(
+                "{tag}SELECT seq, hash, at FROM wasmdesk__audit ORDER BY seq DESC LIMIT 1"
+            ),
+            insert: format!(
+                "{tag}INSERT INTO wasmdesk__audit (seq, at, actor, action, plugin, operation, \
+                 outcome, duration_us, rows_read, rows_written, subjects, tables, detail, prev, \
+                 hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            ),
+            // OR IGNORE: a row left behind by an entry deleted behind the
+            // host's back must not stop the site (verify reports it).
+            insert_subject: format!(
+                "{tag}INSERT OR IGNORE INTO wasmdesk__audit_subjects (subject, seq) VALUES (?1, ?2)"
+            ),
+        }
+    })
+}
+
 /// Append one entry. Call inside a write transaction (the chain's head is
 /// read and extended under SQLite's write lock).
 pub fn append(conn: &Connection, draft: &Draft) -> rusqlite::Result<Head> {
-    let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT seq, hash FROM wasmdesk__audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let head = append_all(conn, std::iter::once(draft))?;
+    Ok(head.expect("one entry was appended"))
+}
+
+/// Append entries in order, reading the chain's head once. Call inside a
+/// write transaction. Returns the new head (none for no entries).
+pub fn append_all<'a>(
+    conn: &Connection,
+    drafts: impl IntoIterator<Item = &'a Draft>,
+) -> rusqlite::Result<Option<Head>> {
+    let sql = append_sql();
+    let mut last: Option<(i64, String, i64)> = conn
+        .prepare_cached(&sql.head)?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    // Subjects of entries deleted behind the host's back must not attach
-    // to a new entry: number past them (verify then reports the gap).
-    let last_subject_seq: i64 = conn
-        .prepare_cached("SELECT coalesce(max(seq), 0) FROM wasmdesk__audit_subjects")?
-        .query_row([], |r| r.get(0))?;
-    let (seq, prev) = match last {
-        Some((seq, hash)) => (seq.max(last_subject_seq) + 1, hash),
-        None => (last_subject_seq + 1, GENESIS.to_string()),
+    for draft in drafts {
+        last = Some(write_entry(conn, sql, last, draft)?);
+    }
+    Ok(last.map(|(seq, hash, _)| Head { seq, hash }))
+}
+
+/// Write one entry after `last` (seq, hash, at); returns its own.
+fn write_entry(
+    conn: &Connection,
+    sql: &AppendSql,
+    last: Option<(i64, String, i64)>,
+    draft: &Draft,
+) -> rusqlite::Result<(i64, String, i64)> {
+    // `at` never goes back, even when the clock does: time ranges are
+    // then ranges of seq.
+    let (seq, prev, at_ms) = match last {
+        Some((seq, hash, at)) => (seq + 1, hash, draft.at_ms.max(at)),
+        None => (1, GENESIS.to_string(), draft.at_ms),
     };
-    let at_ms = crate::now_ms();
     let mut subjects = draft.subjects.clone();
     subjects.sort();
     subjects.dedup();
-    let rows_read: i64 = draft.tables.iter().map(|t| t.rows_read as i64).sum();
-    let rows_written: i64 = draft.tables.iter().map(|t| t.rows_written as i64).sum();
+    let rows_read: i64 = draft.tables.iter().filter_map(|t| t.read).sum::<u64>() as i64;
+    let rows_written: i64 = draft.tables.iter().filter_map(|t| t.written).sum::<u64>() as i64;
     let tables_json = serde_json::to_string(&draft.tables).expect("tables serialize");
     let detail_json = draft.detail.to_string();
     let hash = entry_hash(
@@ -110,12 +165,7 @@ pub fn append(conn: &Connection, draft: &Draft) -> rusqlite::Result<Head> {
         &detail_json,
         &prev,
     );
-    conn.prepare_cached(
-        "INSERT INTO wasmdesk__audit (seq, at, actor, action, plugin, operation, outcome, \
-         duration_us, rows_read, rows_written, subjects, tables, detail, prev, hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(params![
+    conn.prepare_cached(&sql.insert)?.execute(params![
         seq,
         at_ms,
         draft.actor,
@@ -126,21 +176,19 @@ pub fn append(conn: &Connection, draft: &Draft) -> rusqlite::Result<Head> {
         draft.duration_us,
         rows_read,
         rows_written,
-        subjects.len() as i64,
+        subjects.join(" "),
         tables_json,
         detail_json,
         prev,
         hash
     ])?;
     if !subjects.is_empty() {
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO wasmdesk__audit_subjects (seq, subject) VALUES (?1, ?2)",
-        )?;
+        let mut insert = conn.prepare_cached(&sql.insert_subject)?;
         for subject in &subjects {
-            insert.execute(params![seq, subject])?;
+            insert.execute(params![subject, seq])?;
         }
     }
-    Ok(Head { seq, hash })
+    Ok((seq, hash, at_ms))
 }
 
 /// Append in a transaction of its own.
@@ -158,14 +206,34 @@ pub fn append_now(conn: &Connection, draft: &Draft) -> rusqlite::Result<Head> {
     }
 }
 
-/// Remember `head` in `SITE/audit.head` (written whole, then renamed).
-/// A failure here is not fatal: the entry is committed; verify will say
-/// the anchor is behind.
-pub fn write_anchor(root: &Path, head: &Head) {
-    let temp = root.join(format!(".{ANCHOR_FILE}.{}", std::process::id()));
-    let line = format!("{} {}\n", head.seq, head.hash);
-    if std::fs::write(&temp, line).is_ok() {
-        let _ = std::fs::rename(&temp, root.join(ANCHOR_FILE));
+/// Remember `head` in `SITE/audit.head`.
+/// A failure here is not fatal: the entry is committed and the anchor only
+/// lags behind. [`crate::site::Site`] writes it at most once a second and
+/// when it closes.
+///
+/// The anchor never moves back (unless `force`d, after a restore): a head
+/// behind the remembered one means entries were deleted, and that evidence
+/// must not be overwritten by the next entry.
+pub fn write_anchor(root: &Path, head: &Head, force: bool) {
+    use std::os::unix::fs::FileExt;
+    if !force
+        && read_anchor(root)
+            .ok()
+            .flatten()
+            .is_some_and(|a| a.seq >= head.seq)
+    {
+        return;
+    }
+    // One fixed-width write at offset 0: the file is never seen shorter or
+    // half-written (a rename would cost more than the entry itself).
+    let line = format!("{:020} {}\n", head.seq, head.hash);
+    if let Ok(file) = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(root.join(ANCHOR_FILE))
+    {
+        let _ = file.write_all_at(line.as_bytes(), 0);
     }
 }
 
@@ -234,11 +302,16 @@ pub fn verify(conn: &Connection, root: &Path) -> rusqlite::Result<Verification> 
             None
         }
     };
+    let mut in_index = conn.prepare(
+        "SELECT count(*) > 0 FROM wasmdesk__audit_subjects WHERE subject = ?1 AND seq = ?2",
+    )?;
+    let mut listed_subjects = 0u64;
     query::for_each_entry(conn, |stored| {
         let entry = &stored.entry;
         report.entries += 1;
+        listed_subjects += entry.subjects.len() as u64;
         if report.broken.is_some() {
-            return;
+            return Ok(());
         }
         let expected_prev = match &previous {
             Some((seq, hash)) => {
@@ -252,7 +325,7 @@ pub fn verify(conn: &Connection, root: &Path) -> rusqlite::Result<Verification> 
                         seq: seq + 1,
                         problem: format!("{which} missing: deleted behind wasmdesk's back"),
                     });
-                    return;
+                    return Ok(());
                 }
                 hash.clone()
             }
@@ -275,7 +348,7 @@ pub fn verify(conn: &Connection, root: &Path) -> rusqlite::Result<Verification> 
                                     entry.seq - 1
                                 ),
                             });
-                            return;
+                            return Ok(());
                         }
                     }
                 }
@@ -291,7 +364,7 @@ pub fn verify(conn: &Connection, root: &Path) -> rusqlite::Result<Verification> 
                          were deleted and others written in their place"
                 ),
             });
-            return;
+            return Ok(());
         }
         if entry.prev != expected_prev {
             report.broken = Some(Broken {
@@ -300,7 +373,7 @@ pub fn verify(conn: &Connection, root: &Path) -> rusqlite::Result<Verification> 
                           replaced, or the entries were reordered"
                     .into(),
             });
-            return;
+            return Ok(());
         }
         let recomputed = entry_hash(
             entry.seq,
@@ -324,9 +397,23 @@ pub fn verify(conn: &Connection, root: &Path) -> rusqlite::Result<Verification> 
                 problem: "its content does not match its hash: it was edited after it was written"
                     .into(),
             });
-            return;
+            return Ok(());
+        }
+        for subject in &entry.subjects {
+            let indexed: bool =
+                in_index.query_row(rusqlite::params![subject, entry.seq], |r| r.get(0))?;
+            if !indexed {
+                report.broken = Some(Broken {
+                    seq: entry.seq,
+                    problem: "a subject it lists is missing from the subject index: the index was \
+                              edited, so searches by --subject would miss this entry"
+                        .into(),
+                });
+                return Ok(());
+            }
         }
         previous = Some((entry.seq, entry.hash.clone()));
+        Ok(())
     })?;
     report.head = previous.map(|(seq, hash)| Head { seq, hash });
     if report.broken.is_none()
@@ -345,6 +432,20 @@ pub fn verify(conn: &Connection, root: &Path) -> rusqlite::Result<Verification> 
         }
     }
     report.anchor = anchor;
+    drop(in_index);
+    if report.broken.is_none() {
+        let indexed: i64 =
+            conn.query_row("SELECT count(*) FROM wasmdesk__audit_subjects", [], |r| {
+                r.get(0)
+            })?;
+        if indexed as u64 > listed_subjects {
+            report.warnings.push(format!(
+                "the subject index holds {} row(s) that no entry lists: rows were added or left \
+                 behind outside wasmdesk",
+                indexed as u64 - listed_subjects
+            ));
+        }
+    }
     for trigger in GUARD_TRIGGERS {
         let present: bool = conn.query_row(
             "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'trigger' AND name = ?1",
@@ -468,6 +569,7 @@ pub fn prune(
         conn.execute("DELETE FROM wasmdesk__audit WHERE seq <= ?1", [through])?;
         conn.execute("DELETE FROM wasmdesk__site WHERE key = 'audit_pruning'", [])?;
         let draft = Draft {
+            at_ms: crate::now_ms(),
             actor: actor.to_string(),
             action: action::AUDIT_PRUNE,
             plugin: None,

@@ -49,7 +49,12 @@ pub struct AffectedReport {
 
 impl Site {
     /// Entries matching `filter`; `subject` is an e-mail address here.
-    pub fn audit_log(&self, filter: &Filter, subject: Option<&str>) -> Result<Vec<Entry>, Error> {
+    pub fn audit_log(
+        &mut self,
+        filter: &Filter,
+        subject: Option<&str>,
+    ) -> Result<Vec<Entry>, Error> {
+        self.flush_audit()?;
         let mut filter = filter.clone();
         if let Some(email) = subject {
             filter.subject = Some(self.subject_hash(email)?);
@@ -57,7 +62,8 @@ impl Site {
         query::entries(self.db(), &filter).map_err(store_err)
     }
 
-    pub fn audit_verify(&self) -> Result<Verification, Error> {
+    pub fn audit_verify(&mut self) -> Result<Verification, Error> {
+        self.flush_audit()?;
         chain::verify(self.db(), &self.paths().root).map_err(store_err)
     }
 
@@ -77,7 +83,8 @@ impl Site {
 
     /// Look for unusual access since `since_ms`, each actor judged against
     /// its own previous 30 days.
-    pub fn audit_anomalies(&self, since_ms: i64) -> Result<AnomalyReport, Error> {
+    pub fn audit_anomalies(&mut self, since_ms: i64) -> Result<AnomalyReport, Error> {
+        self.flush_audit()?;
         let baseline_from_ms = since_ms - BASELINE_DAYS * DAY_MS;
         let filter = Filter {
             since_ms: Some(baseline_from_ms),
@@ -151,6 +158,7 @@ impl Site {
         until_ms: Option<i64>,
     ) -> Result<AffectedReport, Error> {
         self.breach(id)?;
+        self.flush_audit()?;
         if plugin.is_none() && caller.is_none() {
             return Err(Error::BadRequest(
                 "say whose access to investigate: --plugin ID, --caller CALLER, or both".into(),

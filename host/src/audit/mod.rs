@@ -96,6 +96,9 @@ pub mod action {
 /// An entry about to be appended.
 #[derive(Debug, Clone)]
 pub struct Draft {
+    /// When it happened (ms since the epoch); stored as at least the
+    /// previous entry's time, so `at` never decreases along the chain.
+    pub at_ms: i64,
     pub actor: String,
     pub action: &'static str,
     pub plugin: Option<String>,
@@ -113,6 +116,7 @@ impl Draft {
     /// An admin act that succeeded.
     pub fn act(actor: &Actor, action: &'static str, detail: serde_json::Value) -> Draft {
         Draft {
+            at_ms: crate::now_ms(),
             actor: actor.as_str().to_string(),
             action,
             plugin: None,

@@ -2,15 +2,13 @@
 //! filtered queries (`wasmdesk audit log`).
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::Entry;
 
 const COLUMNS: &str = "a.seq, a.at, a.actor, a.action, a.plugin, a.operation, a.outcome, \
-     a.duration_us, a.rows_read, a.rows_written, a.tables, a.detail, a.prev, a.hash, \
-     (SELECT group_concat(subject, ',') FROM \
-        (SELECT subject FROM wasmdesk__audit_subjects s WHERE s.seq = a.seq ORDER BY subject))";
+     a.duration_us, a.rows_read, a.rows_written, a.tables, a.detail, a.prev, a.hash, a.subjects";
 
 /// An entry with its JSON columns as stored (hashes are over these bytes).
 pub struct Stored {
@@ -22,7 +20,7 @@ pub struct Stored {
 fn stored(row: &Row<'_>) -> rusqlite::Result<Stored> {
     let tables_json: String = row.get(10)?;
     let detail_json: String = row.get(11)?;
-    let subjects: Option<String> = row.get(14)?;
+    let subjects: String = row.get(14)?;
     Ok(Stored {
         entry: Entry {
             seq: row.get(0)?,
@@ -36,9 +34,7 @@ fn stored(row: &Row<'_>) -> rusqlite::Result<Stored> {
             rows_read: row.get(8)?,
             rows_written: row.get(9)?,
             tables: serde_json::from_str(&tables_json).unwrap_or_default(),
-            subjects: subjects
-                .map(|s| s.split(',').map(str::to_string).collect())
-                .unwrap_or_default(),
+            subjects: subjects.split_whitespace().map(str::to_string).collect(),
             detail: serde_json::from_str(&detail_json).unwrap_or_default(),
             prev: row.get(12)?,
             hash: row.get(13)?,
@@ -49,15 +45,43 @@ fn stored(row: &Row<'_>) -> rusqlite::Result<Stored> {
 }
 
 /// Call `f` with every entry, oldest first.
-pub fn for_each_entry(conn: &Connection, mut f: impl FnMut(&Stored)) -> rusqlite::Result<()> {
+pub fn for_each_entry(
+    conn: &Connection,
+    mut f: impl FnMut(&Stored) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM wasmdesk__audit a ORDER BY a.seq"
     ))?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        f(&stored(row)?);
+        f(&stored(row)?)?;
     }
     Ok(())
+}
+
+/// The first seq whose entry is at or after `ms` (one past the newest when
+/// none is), by binary search: `at` never decreases with seq.
+fn first_seq_from(conn: &Connection, ms: i64) -> rusqlite::Result<i64> {
+    let mut first_from = conn.prepare_cached(
+        "SELECT seq, at FROM wasmdesk__audit WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+    )?;
+    let (mut lo, mut hi): (i64, i64) = conn.query_row(
+        "SELECT coalesce(min(seq), 1), coalesce(max(seq), 0) + 1 FROM wasmdesk__audit",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    // Entries before lo are older than ms; entries from hi on are not.
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let found: Option<(i64, i64)> = first_from
+            .query_row([mid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match found {
+            Some((seq, at)) if seq < hi && at < ms => lo = seq + 1,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo)
 }
 
 /// What `audit log` selects. Every field narrows; none set means all.
@@ -84,10 +108,14 @@ pub fn entries(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<Entry
         params.push(value);
         clauses.push(clause.replace('?', &format!("?{}", params.len())));
     };
+    // Time ranges become seq ranges (no index on `at`: one fewer page
+    // written per call); `at` is still compared for exactness.
     if let Some(since) = filter.since_ms {
+        bind("a.seq >= ?", first_seq_from(conn, since)?.into());
         bind("a.at >= ?", since.into());
     }
     if let Some(until) = filter.until_ms {
+        bind("a.seq < ?", first_seq_from(conn, until)?.into());
         bind("a.at < ?", until.into());
     }
     if let Some(plugin) = &filter.plugin {
@@ -148,11 +176,11 @@ pub fn render(entries: &[Entry]) -> String {
             .iter()
             .map(|t| {
                 let mut parts = Vec::new();
-                if t.read {
-                    parts.push(format!("r{}", t.rows_read));
+                if let Some(rows) = t.read {
+                    parts.push(format!("r{rows}"));
                 }
-                if t.written {
-                    parts.push(format!("w{}", t.rows_written));
+                if let Some(rows) = t.written {
+                    parts.push(format!("w{rows}"));
                 }
                 format!("{}({})", t.table, parts.join(" "))
             })

@@ -3,7 +3,7 @@
 
 mod protocol;
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 
 use serde_json::{Value, json};
 
@@ -19,18 +19,28 @@ use crate::site::{CallOutput, Site};
 /// Answer requests from `input` on `output` until EOF. A malformed line
 /// gets a `bad_request` response; the bridge then goes on with the next.
 /// `caller` names whoever a request without its own `caller` comes from.
+///
+/// Before answering, the audit entries of read-only calls are written,
+/// unless more requests are already waiting (then they share one
+/// transaction with those): an answer never leaves before its record,
+/// and a failure to record it is the answer.
 pub fn serve(
     site: &mut Site,
     caller: &str,
-    input: impl BufRead,
+    input: impl Read,
     mut output: impl Write,
 ) -> std::io::Result<()> {
-    for line in input.lines() {
-        let line = line?;
+    let mut input = BufReader::new(input);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            break;
+        }
         if line.trim().is_empty() {
             continue;
         }
-        let response = match protocol::parse(&line) {
+        let mut response = match protocol::parse(&line) {
             Ok(request) => {
                 let id = request.id.clone();
                 site.set_actor(Actor::bridge(request.caller.as_deref().unwrap_or(caller)));
@@ -41,6 +51,11 @@ pub fn serve(
             }
             Err(error) => Response::error(protocol::id_of(&line), &error),
         };
+        if input.buffer().is_empty()
+            && let Err(error) = site.flush_audit()
+        {
+            response = Response::error(response.id.clone(), &error);
+        }
         serde_json::to_writer(&mut output, &response)?;
         output.write_all(b"\n")?;
         output.flush()?;

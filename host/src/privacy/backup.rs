@@ -172,6 +172,7 @@ impl Site {
             "erasures_replayed": replayed,
         });
         self.audit(self.act(crate::audit::action::RESTORE, detail))?;
+        self.reset_anchor()?;
         Ok(RestoreReport {
             from: from.display().to_string(),
             backup_taken_at_ms,

@@ -209,8 +209,8 @@ impl Site {
         let actor = self.actor().as_str().to_string();
         let (pruned, head) = crate::audit::chain::prune(self.db(), &actor, cutoff_ms, dry_run)
             .map_err(|e| Error::Store(e.into()))?;
-        if let Some(head) = &head {
-            crate::audit::chain::write_anchor(&self.paths().root, head);
+        if let Some(head) = head {
+            self.note_head(head);
         }
         let messages = match pruned.through {
             Some(through) => vec![format!(

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Instant, SystemTime};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::Store;
@@ -63,6 +63,36 @@ pub struct Site {
     site_key: std::sync::Arc<[u8]>,
     /// Who is acting, for the audit log.
     actor: Actor,
+    /// Off only in benchmarks that measure what the audit log costs.
+    audit_calls: bool,
+    /// The newest audit entry this process wrote, not yet in `audit.head`,
+    /// and when that file was last written.
+    anchor: (Option<audit::Head>, Option<Instant>),
+    /// Entries of successful read-only calls not yet written, and since
+    /// when: written with the next call that writes, or within
+    /// `AUDIT_FLUSH_DELAY`, or `AUDIT_FLUSH_ENTRIES` at a time, or when the
+    /// bridge answers, or when the site closes.
+    pending: Vec<Draft>,
+    pending_since: Option<Instant>,
+}
+
+/// How long a read-only call's audit entry may wait to be written.
+const AUDIT_FLUSH_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+/// How many read-only calls' entries are written in one transaction.
+const AUDIT_FLUSH_ENTRIES: usize = 64;
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_audit() {
+            let _ = std::io::Write::write_fmt(
+                &mut std::io::stderr(),
+                format_args!("wasmdesk: error[internal]: {e}\n"),
+            );
+        }
+        if let Some(head) = self.anchor.0.take() {
+            audit::chain::write_anchor(&self.paths.root, &head, false);
+        }
+    }
 }
 
 /// How a plugin call runs, beyond the plugin's own limits.
@@ -176,6 +206,10 @@ impl Site {
             plugin_dbs: HashMap::new(),
             site_key,
             actor: Actor::host(),
+            audit_calls: true,
+            anchor: (None, None),
+            pending: Vec::new(),
+            pending_since: None,
         };
         site.check_audit_guards()?;
         Ok(site)
@@ -188,6 +222,15 @@ impl Site {
 
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// Stop recording plugin calls in the audit log, for this process only.
+    /// Exists so that `cargo xtask bench` can measure what the log costs;
+    /// the CLI and the bridge never call it.
+    #[doc(hidden)]
+    pub fn unaudited_for_benchmarks(&mut self) {
+        self.audit_calls = false;
+        self.plugin_dbs.clear();
     }
 
     /// Put back append-only guards dropped behind the host's back, and
@@ -209,14 +252,79 @@ impl Site {
         );
         let head = audit::append(&tx, &draft).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
-        audit::chain::write_anchor(&self.paths.root, &head);
+        self.note_head(head);
         Ok(())
     }
 
-    /// Record an admin act in the audit log, in a transaction of its own.
+    /// Remember the newest entry this process appended, for `audit.head`:
+    /// written at most once a second (a file rename per call would cost
+    /// more than the entry) and when the site closes.
+    pub(crate) fn note_head(&mut self, head: audit::Head) {
+        let due = self
+            .anchor
+            .1
+            .is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1));
+        if due {
+            audit::chain::write_anchor(&self.paths.root, &head, false);
+            self.anchor = (None, Some(Instant::now()));
+        } else {
+            self.anchor.0 = Some(head);
+        }
+    }
+
+    /// After a restore the log is the backup's, shorter than the one the
+    /// anchor remembers: start the anchor again from its head.
+    pub(crate) fn reset_anchor(&mut self) -> Result<(), Error> {
+        let head: Option<(i64, String)> = self
+            .db
+            .query_row(
+                "SELECT seq, hash FROM wasmdesk__audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(store_err)?;
+        if let Some((seq, hash)) = head {
+            audit::chain::write_anchor(&self.paths.root, &audit::Head { seq, hash }, true);
+        }
+        self.anchor = (None, Some(Instant::now()));
+        Ok(())
+    }
+
+    /// Record an admin act in the audit log (after any entries still
+    /// pending), in a transaction of its own.
     pub(crate) fn audit(&mut self, draft: Draft) -> Result<(), Error> {
-        let head = audit::chain::append_now(&self.db, &draft).map_err(store_err)?;
-        audit::chain::write_anchor(&self.paths.root, &head);
+        self.pending.push(draft);
+        self.flush_audit()
+    }
+
+    /// Write the entries of read-only calls that are still pending. The
+    /// bridge calls it before it answers; the site calls it when it closes.
+    pub fn flush_audit(&mut self) -> Result<(), Error> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let db = &self.db;
+        let pending = &self.pending;
+        let written = (|| {
+            db.execute_batch("BEGIN IMMEDIATE")?;
+            match audit::chain::append_all(db, pending) {
+                Ok(head) => {
+                    db.execute_batch("COMMIT")?;
+                    Ok(head)
+                }
+                Err(e) => {
+                    let _ = db.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        })();
+        let head = written.map_err(|e| Error::Store(crate::store::StoreError::Audit(e)))?;
+        self.pending.clear();
+        self.pending_since = None;
+        if let Some(head) = head {
+            self.note_head(head);
+        }
         Ok(())
     }
 
@@ -383,7 +491,7 @@ impl Site {
         records::approve(&tx, id, &sha256, &manifest, now)?;
         let head = audit::append(&tx, &draft).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
-        audit::chain::write_anchor(&self.paths.root, &head);
+        self.note_head(head);
         Ok(EnableReport {
             id: id.into(),
             version: manifest.version,
@@ -432,7 +540,7 @@ impl Site {
         records::delete(&tx, id)?;
         let head = audit::append(&tx, &draft).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
-        audit::chain::write_anchor(&self.paths.root, &head);
+        self.note_head(head);
         self.plugin_dbs.remove(id);
         self.loaded.remove(id);
         let file_deleted = match &entry.file {
@@ -483,7 +591,7 @@ impl Site {
         }
         let head = audit::append(&tx, &draft).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
-        audit::chain::write_anchor(&self.paths.root, &head);
+        self.note_head(head);
         Ok(())
     }
 
@@ -510,7 +618,7 @@ impl Site {
         .plugin(id);
         let head = audit::append(&tx, &draft).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
-        audit::chain::write_anchor(&self.paths.root, &head);
+        self.note_head(head);
         Ok(revoked)
     }
 
@@ -686,6 +794,7 @@ impl Site {
             None => PluginDb::open(&self.paths.db, id, grants.clone())?,
         };
         db.set_secure_delete(options.secure_delete)?;
+        db.track_usage = self.audit_calls;
         db.begin_call(grants, deadline, limits.result_cap(), access)?;
         let site_key = self.site_key.clone();
         let call = Call {
@@ -710,11 +819,18 @@ impl Site {
             .expect("run_with_db gave the store a connection");
         // The audit entry of a call that writes is committed with its
         // writes: no change without its record.
-        let mut draft = self.call_draft(id, operation, &outcome, started, &mut db);
+        let (mut draft, wrote) = self.call_draft(id, operation, &outcome, started, &mut db);
         let mut head = None;
-        if outcome.is_ok() && access == CallAccess::ReadWrite {
-            match db.in_call_transaction(|c| audit::append(c, &draft)) {
-                Ok(written) => head = Some(written),
+        let writes =
+            wrote && outcome.is_ok() && access == CallAccess::ReadWrite && self.audit_calls;
+        if writes {
+            // Entries still pending go first, in the same transaction.
+            let pending = &self.pending;
+            let appended = db.in_call_transaction(|c| {
+                audit::chain::append_all(c, pending.iter().chain(std::iter::once(&draft)))
+            });
+            match appended {
+                Ok(written) => head = written,
                 Err(e) => {
                     outcome = Err(CallError::failed(
                         &call,
@@ -725,22 +841,36 @@ impl Site {
             }
         }
         let finished = db.finish_call(outcome.is_ok() && access == CallAccess::ReadWrite);
+        // The entry went in with the call's writes; a call that wrote
+        // nothing (a get, a list) has its entry wait like a read's.
+        let entry_committed = writes && matches!(finished, Ok(true));
         state.log.append_to(&self.paths.logs, id, operation);
         self.plugin_dbs.insert(id.to_string(), db);
-        if !matches!(finished, Ok(true)) {
-            // Read-only, failed or rolled back: recorded on its own.
+        if entry_committed {
+            self.pending.clear();
+            self.pending_since = None;
+        }
+        if !entry_committed && self.audit_calls {
+            // Read-only, failed or rolled back: recorded on its own. A
+            // successful read waits a little to share a transaction with
+            // others; a failure (a denial, a crash) is written at once.
             draft.outcome = match (&outcome, &finished) {
                 (Ok(_), Ok(_)) => "ok".into(),
                 (Ok(_), Err(_)) => ErrorCode::PluginFault.as_str().into(),
                 (Err(e), _) => ErrorCode::of_call(e).as_str().into(),
             };
-            head = Some(
-                audit::chain::append_now(&self.db, &draft)
-                    .map_err(|e| Error::Store(crate::store::StoreError::Audit(e)))?,
-            );
+            let failed = draft.outcome != "ok";
+            self.pending.push(draft);
+            let since = *self.pending_since.get_or_insert_with(Instant::now);
+            if failed
+                || self.pending.len() >= AUDIT_FLUSH_ENTRIES
+                || since.elapsed() >= AUDIT_FLUSH_DELAY
+            {
+                self.flush_audit()?;
+            }
         }
-        if let Some(head) = &head {
-            audit::chain::write_anchor(&self.paths.root, head);
+        if let Some(head) = head {
+            self.note_head(head);
         }
         match (outcome, finished) {
             (Ok(_), Err(e)) => Err(Error::Call(CallError::failed(
@@ -761,7 +891,8 @@ impl Site {
     }
 
     /// The audit entry for a plugin call: what it touched, whose data, how
-    /// it ended. Never the error text (it may name a person).
+    /// it ended (never the error text: it may name a person); and whether
+    /// it may have changed the database.
     fn call_draft<R>(
         &self,
         id: &str,
@@ -769,7 +900,7 @@ impl Site {
         outcome: &Result<R, CallError>,
         started: Instant,
         db: &mut PluginDb,
-    ) -> Draft {
+    ) -> (Draft, bool) {
         let usage = db.take_usage();
         let mut subjects: Vec<String> = usage
             .emails
@@ -783,7 +914,8 @@ impl Site {
             }),
             None => serde_json::json!({}),
         };
-        Draft {
+        let draft = Draft {
+            at_ms: crate::now_ms(),
             actor: self.actor.as_str().to_string(),
             action: action::PLUGIN_CALL,
             plugin: Some(id.to_string()),
@@ -796,7 +928,8 @@ impl Site {
             tables: usage.tables.into_values().collect(),
             subjects,
             detail,
-        }
+        };
+        (draft, usage.wrote)
     }
 
     /// Load (or reuse) the component in `plugins/ID.wasm`.

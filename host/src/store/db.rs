@@ -34,6 +34,11 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     // running inside views and triggers.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    // Bridge processes are short-lived: the last one to close would
+    // checkpoint the WAL (two fsyncs) on its way out, a cost paid by a
+    // PHP request. The WAL is checkpointed as it grows instead
+    // (wal_autocheckpoint), and erasure checkpoints explicitly.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

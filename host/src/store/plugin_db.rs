@@ -15,6 +15,10 @@ use super::{StoreError, db};
 use crate::runtime::bindings::store::QueryResult;
 use crate::runtime::bindings::types::{self as wit, Value};
 
+/// Prepared statements kept per plugin connection (a plugin's commands
+/// use dozens; the host's audit statements share the cache).
+const STATEMENT_CACHE: usize = 128;
+
 /// How many SQLite VM steps run between two deadline checks.
 const PROGRESS_STEPS: i32 = 1000;
 
@@ -42,6 +46,9 @@ pub struct PluginDb {
     /// them when it was prepared: a statement reused from the cache is not
     /// authorized again.
     statement_tables: HashMap<String, StatementTables>,
+    /// Record usage for the audit log (off only when a benchmark measures
+    /// what the audit log costs).
+    pub(crate) track_usage: bool,
 }
 
 /// The tables a statement reads (`false`) or writes (`true`).
@@ -55,18 +62,21 @@ pub struct CallUsage {
     /// E-mail addresses (lower-case) in the values the plugin sent to the
     /// store or got back from it: whose data the call touched.
     pub emails: HashSet<String>,
+    /// A statement that may change the database ran (a write or DDL).
+    pub wrote: bool,
 }
 
 /// One table's use during a call.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableUse {
     pub table: String,
-    /// Rows returned by statements that read the table.
-    pub rows_read: u64,
-    /// Rows inserted, updated or deleted by statements that write it.
-    pub rows_written: u64,
-    pub read: bool,
-    pub written: bool,
+    /// Rows returned by statements that read the table; absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<u64>,
+    /// Rows inserted, updated or deleted by statements that write it;
+    /// absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written: Option<u64>,
 }
 
 /// What happened during the current call.
@@ -86,6 +96,7 @@ impl PluginDb {
     pub fn open(path: &Path, plugin: &str, grants: Grants) -> Result<PluginDb, StoreError> {
         let mut conn = db::open_connection(path)?;
         db::restrict_for_plugin(&conn);
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let auth = SharedAuth::new(Policy::new(plugin, grants.iter().cloned()));
         auth.install(&mut conn)?;
         let deadline: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
@@ -104,6 +115,7 @@ impl PluginDb {
             deadline,
             call: CallState::default(),
             statement_tables: HashMap::new(),
+            track_usage: true,
         })
     }
 
@@ -230,7 +242,12 @@ impl PluginDb {
         if let Some(before) = before {
             self.verify_schema(&before)?;
         }
-        if let Ok(result) = &result {
+        if result.is_ok() && (changes_schema || tables.iter().any(|(_, write)| *write)) {
+            self.call.usage.wrote = true;
+        }
+        if let Ok(result) = &result
+            && self.track_usage
+        {
             self.note_usage(&tables, params, result);
         }
         result
@@ -238,10 +255,7 @@ impl PluginDb {
 
     /// Prepare (or find in the cache) under the authorizer; returns whether
     /// the statement changes the schema and the tables it reads or writes.
-    fn prepare_checked(
-        &mut self,
-        sql: &str,
-    ) -> Result<(bool, StatementTables), wit::StoreError> {
+    fn prepare_checked(&mut self, sql: &str) -> Result<(bool, StatementTables), wit::StoreError> {
         {
             let mut state = self.auth.lock();
             state.denial = None;
@@ -268,7 +282,10 @@ impl PluginDb {
                 self.statement_tables.clear();
                 self.conn.flush_prepared_statement_cache();
             }
-            let tables: StatementTables = touched.into();
+            let tables: StatementTables = touched
+                .into_iter()
+                .map(|(t, w)| (t.to_ascii_lowercase(), w))
+                .collect();
             self.statement_tables
                 .insert(sql.to_string(), Arc::clone(&tables));
             tables
@@ -290,19 +307,21 @@ impl PluginDb {
     fn note_usage(&mut self, tables: &[(String, bool)], params: &[Value], result: &QueryResult) {
         let usage = &mut self.call.usage;
         for (table, write) in tables {
-            let entry = usage
-                .tables
-                .entry(table.to_ascii_lowercase())
-                .or_insert_with(|| TableUse {
-                    table: table.to_ascii_lowercase(),
-                    ..TableUse::default()
-                });
+            // Names are lower-cased when the statement is first prepared.
+            if !usage.tables.contains_key(table) {
+                usage.tables.insert(
+                    table.clone(),
+                    TableUse {
+                        table: table.clone(),
+                        ..TableUse::default()
+                    },
+                );
+            }
+            let entry = usage.tables.get_mut(table).expect("inserted above");
             if *write {
-                entry.written = true;
-                entry.rows_written += result.rows_changed;
+                *entry.written.get_or_insert(0) += result.rows_changed;
             } else {
-                entry.read = true;
-                entry.rows_read += result.rows.len() as u64;
+                *entry.read.get_or_insert(0) += result.rows.len() as u64;
             }
         }
         let texts = params

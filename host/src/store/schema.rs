@@ -70,12 +70,14 @@ CREATE INDEX wasmdesk__requests_open ON wasmdesk__requests (status, deadline_at)
 ";
 
 const V4: &str = "
--- The audit log (host/src/audit): append-only, hash-chained. `subjects` is
--- how many data subjects the entry touched; their keyed hashes are in
--- wasmdesk__audit_subjects.
+-- The audit log (host/src/audit): append-only, hash-chained. An entry
+-- lists the keyed hashes of the data subjects it touched; the index
+-- wasmdesk__audit_subjects finds a subject's entries. No other index: each
+-- one is another page written per call. `at` never decreases with `seq`,
+-- so a time range is a range of seq (found by binary search).
 CREATE TABLE wasmdesk__audit (
     seq          INTEGER PRIMARY KEY,
-    at           INTEGER NOT NULL,   -- ms since the epoch
+    at           INTEGER NOT NULL,   -- ms since the epoch, never less than the previous entry's
     actor        TEXT NOT NULL,      -- cli:USER, bridge:CALLER, host
     action       TEXT NOT NULL,      -- plugin.call, plugin.enable, ...
     plugin       TEXT,
@@ -84,20 +86,17 @@ CREATE TABLE wasmdesk__audit (
     duration_us  INTEGER NOT NULL,
     rows_read    INTEGER NOT NULL,
     rows_written INTEGER NOT NULL,
-    subjects     INTEGER NOT NULL,
-    tables       TEXT NOT NULL,      -- JSON: [{table, rows_read, rows_written, read, written}]
+    subjects     TEXT NOT NULL,      -- keyed hashes (HMAC-SHA256 of the e-mail address, site secret), sorted, space-separated
+    tables       TEXT NOT NULL,      -- JSON: [{table, read?: rows, written?: rows}]
     detail       TEXT NOT NULL,      -- JSON object
     prev         TEXT NOT NULL,
     hash         TEXT NOT NULL
 ) STRICT;
-CREATE INDEX wasmdesk__audit_at ON wasmdesk__audit (at);
-CREATE INDEX wasmdesk__audit_plugin ON wasmdesk__audit (plugin, at);
 CREATE TABLE wasmdesk__audit_subjects (
+    subject TEXT NOT NULL,
     seq     INTEGER NOT NULL,
-    subject TEXT NOT NULL,           -- HMAC-SHA256 of the e-mail address, site secret
-    PRIMARY KEY (seq, subject)
+    PRIMARY KEY (subject, seq)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX wasmdesk__audit_subject ON wasmdesk__audit_subjects (subject, seq);
 
 -- Personal-data breaches (GDPR Art. 33): notify within 72 hours.
 CREATE TABLE wasmdesk__breaches (

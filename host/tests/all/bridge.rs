@@ -154,6 +154,7 @@ fn the_php_client_turns_error_responses_into_exceptions() {
         r#"<?php
 require {client:?};
 $w = new WasmdeskClient({bin:?}, {site:?});
+$w->setCaller('wp:user:5');
 $t = $w->call('tickets.create', ['email' => 'php@example.com', 'subject' => 'From PHP', 'body' => 'Hello']);
 $info = $w->call('site.info');
 try {{
@@ -188,6 +189,16 @@ echo json_encode(['id' => $t['id'], 'subject' => $t['subject'], 'protocol' => $i
         json!({"id": 1, "subject": "From PHP", "protocol": 1, "caught": "not_found"})
     );
     assert_eq!(site.count("tickets__tickets"), 1);
+    // The caller PHP named is in the audit log.
+    let entries = site
+        .run(&["--json", "audit", "log", "--caller", "wp:user:5"])
+        .ok()
+        .json();
+    assert_eq!(
+        entries["entries"].as_array().unwrap().len(),
+        2,
+        "{entries:#}"
+    );
 }
 
 /// The php command line; `cargo xtask test` installs php-cli when missing.

@@ -1,0 +1,105 @@
+//! In-process measurements for `cargo xtask bench`: warm plugin calls on a
+//! seeded site, each against a baseline in the same process and run.
+//! Prints one JSON object per measurement on stdout.
+//!
+//! Usage: wasmdesk-bench SITE TICKETS ROUNDS
+//!        wasmdesk-bench bridge SITE   (`wasmdesk bridge` with the audit log
+//!                                      off: the baseline for a cold call)
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use wasmdesk::Site;
+
+/// Calls per timed batch: long enough to dwarf the clock, short enough to
+/// interleave often.
+const BATCH: u32 = 50;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, site] = args.as_slice()
+        && mode == "bridge"
+    {
+        let mut site = Site::open(std::path::Path::new(site))?;
+        site.unaudited_for_benchmarks();
+        let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        wasmdesk::bridge::serve(&mut site, "bench", std::io::stdin().lock(), stdout)?;
+        return Ok(());
+    }
+    let [site, tickets, rounds] = args.as_slice() else {
+        bail!("usage: wasmdesk-bench SITE TICKETS ROUNDS");
+    };
+    let root = std::path::Path::new(site);
+    let tickets: i64 = tickets.parse().context("TICKETS")?;
+    let rounds: usize = rounds.parse().context("ROUNDS")?;
+    audit_cost(root, tickets, rounds)
+}
+
+/// What the audit log adds to a warm plugin call: the same calls through
+/// two sites on the same database, one recording every call (as the CLI
+/// and bridge always do) and one with recording switched off.
+fn audit_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()> {
+    let mut audited = Site::open(root)?;
+    let mut unaudited = Site::open(root)?;
+    unaudited.unaudited_for_benchmarks();
+
+    let get = |site: &mut Site, i: u32| -> Result<()> {
+        let id = 1 + (i64::from(i) * 7919) % tickets;
+        site.call("tickets", "get", &format!("{{\"id\":{id}}}"))?;
+        Ok(())
+    };
+    let reply = |site: &mut Site, i: u32| -> Result<()> {
+        let id = 1 + (i64::from(i) * 7919) % tickets;
+        site.call(
+            "tickets",
+            "note",
+            &format!("{{\"id\":{id},\"body\":\"bench note {i}\"}}"),
+        )?;
+        Ok(())
+    };
+    for (name, op) in [
+        ("tickets.get", &get as &dyn Fn(&mut Site, u32) -> Result<()>),
+        ("tickets.note", &reply),
+    ] {
+        // Warm both: compiled component, connections, statement caches.
+        for i in 0..BATCH {
+            op(&mut audited, i)?;
+            op(&mut unaudited, i)?;
+        }
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        for round in 0..rounds as u32 {
+            let start = round * BATCH;
+            with.push(batch(&mut audited, start, op)?);
+            without.push(batch(&mut unaudited, start, op)?);
+        }
+        println!(
+            "{}",
+            json!({
+                "measure": "audit",
+                "command": name,
+                "audited_ns": median(with).as_nanos() as u64,
+                "unaudited_ns": median(without).as_nanos() as u64,
+            })
+        );
+    }
+    Ok(())
+}
+
+/// Mean time per call over one batch.
+fn batch(
+    site: &mut Site,
+    start: u32,
+    op: &dyn Fn(&mut Site, u32) -> Result<()>,
+) -> Result<Duration> {
+    let started = Instant::now();
+    for i in start..start + BATCH {
+        op(site, i)?;
+    }
+    Ok(started.elapsed() / BATCH)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
