@@ -503,7 +503,8 @@ fn a_backup_restored_after_an_erasure_does_not_bring_the_subject_back() {
         .ok();
     let journal = std::fs::read_to_string(site.root.join("erasures.journal")).unwrap();
     assert!(
-        !journal.to_lowercase().contains("ada"),
+        // (not just "ada": a hex hash contains those letters one run in ~70)
+        !journal.to_lowercase().contains("ada@") && !journal.contains("example"),
         "the journal holds a keyed hash, not the address: {journal}"
     );
 
