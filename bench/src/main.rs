@@ -69,9 +69,15 @@ fn audit_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()>
         }
         let (mut with, mut without) = (Vec::new(), Vec::new());
         for round in 0..rounds as u32 {
+            // Alternate which goes first, so drift favours neither.
             let start = round * BATCH;
-            with.push(batch(&mut audited, start, op)?);
-            without.push(batch(&mut unaudited, start, op)?);
+            if round % 2 == 0 {
+                with.push(batch(&mut audited, start, op)?);
+                without.push(batch(&mut unaudited, start, op)?);
+            } else {
+                without.push(batch(&mut unaudited, start, op)?);
+                with.push(batch(&mut audited, start, op)?);
+            }
         }
         println!(
             "{}",

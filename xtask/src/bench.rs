@@ -123,7 +123,8 @@ fn in_process(site: &Path, tickets: usize, runs: usize) -> Result<Vec<Row>> {
     let output = Command::new(&bin)
         .arg(site)
         .arg(tickets.to_string())
-        .arg(runs.to_string())
+        // Warm calls are cheap: more rounds, steadier medians.
+        .arg(runs.max(40).to_string())
         .stderr(Stdio::inherit())
         .output()
         .with_context(|| format!("cannot run {}", bin.display()))?;
@@ -311,6 +312,26 @@ fn write_doc(root: &Path, table: &str, tickets: usize, runs: usize) -> Result<()
          request would. The compiled plugin is already in `SITE/cache/components` (the first call\n\
          after installing a plugin compiles it once). The baseline starts a `sqlite3` process that\n\
          runs the four queries `tickets.get` runs, on the same database file.\n\n\
+         ## What the audit log costs\n\n\
+         Every plugin call is recorded in the audit log (docs/audit.md). The audit rows compare\n\
+         the same work with recording on and off in the same run: in one process, two `Site`s on\n\
+         the same database, one switched off with `Site::unaudited_for_benchmarks` (a hook for\n\
+         this bench only; the CLI and the bridge cannot turn the log off), batches of 50 calls\n\
+         alternating; for the cold call, `wasmdesk-bench bridge` (the same library, the log\n\
+         off) interleaved with `wasmdesk bridge`. Recording costs the authorizer's table list\n\
+         (kept per prepared statement), row counts, the keyed hashes of the addresses that\n\
+         crossed the store boundary, and one row plus one index row per subject. A call that\n\
+         writes appends its entry in its own transaction; a call that only reads (a get, a\n\
+         list, a filter) shares a transaction with the next write or with up to 63 other reads,\n\
+         at most 250 ms later, and always before the bridge answers. The warm `tickets.note`\n\
+         row varies by about 15% between runs (the full-text index merges at different times),\n\
+         so a ratio below 1 there is noise.\n\n\
+         A cold process used to leave the WAL's checkpoint to the last connection closing,\n\
+         which paid two fsyncs; and one that opens the database alone rebuilds the WAL's index\n\
+         from the whole WAL and counts every frame as not yet checkpointed. With an audit entry\n\
+         written by every process, both would cost every PHP request a few milliseconds, so\n\
+         connections skip the checkpoint on close and the site empties the WAL\n\
+         (`wal_checkpoint(TRUNCATE)`) when it passes 1 MiB: one process in about sixty pays it.\n\n\
          Run `cargo xtask bench --quick` for a shorter run ({quick_tickets} tickets, 15 runs).\n",
         quick_tickets = 1_000
     );

@@ -44,7 +44,9 @@ pub fn entry_hash(
     detail_json: &str,
     prev: &str,
 ) -> String {
-    let canonical = serde_json::json!([
+    // A tuple serializes as the JSON array the recipe describes, without
+    // building a serde_json::Value first.
+    let canonical = serde_json::to_vec(&(
         seq,
         at_ms,
         actor,
@@ -58,9 +60,10 @@ pub fn entry_hash(
         tables_json,
         subjects,
         detail_json,
-        prev
-    ]);
-    hex(&Sha256::digest(canonical.to_string().as_bytes()))
+        prev,
+    ))
+    .expect("strings and numbers serialize");
+    hex(&Sha256::digest(&canonical))
 }
 
 pub fn hex(bytes: &[u8]) -> String {

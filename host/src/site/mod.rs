@@ -89,6 +89,8 @@ impl Drop for Site {
                 format_args!("wasmdesk: error[internal]: {e}\n"),
             );
         }
+        self.plugin_dbs.clear();
+        db::checkpoint_if_large(&self.db, &self.paths.db);
         if let Some(head) = self.anchor.0.take() {
             audit::chain::write_anchor(&self.paths.root, &head, false);
         }

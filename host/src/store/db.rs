@@ -13,8 +13,12 @@ use super::StoreError;
 /// How long a connection waits for another process's write lock.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Pages in the WAL before a writer checkpoints it (see open_connection).
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 256;
+/// SQLite's own checkpoint after a commit, as a safety net only: see
+/// [`checkpoint_if_large`], which does the work.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 4096;
+
+/// The WAL size past which [`checkpoint_if_large`] empties it.
+pub const WAL_TRUNCATE_BYTES: u64 = 1024 * 1024;
 
 /// Largest string or blob a plugin may create or store.
 pub const MAX_VALUE_BYTES: i32 = 64 * 1024 * 1024;
@@ -37,19 +41,33 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     // running inside views and triggers.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
-    // Bridge processes are short-lived: the last one to close would
-    // checkpoint the WAL (two fsyncs) on its way out, a cost paid by a
-    // PHP request. The WAL is checkpointed as it grows instead, and
-    // erasure checkpoints explicitly.
+    // Bridge processes are short-lived and each writes at least its audit
+    // entry: the last one to close would checkpoint the WAL (fsyncs) on
+    // its way out, a cost paid by every PHP request. Instead the WAL is
+    // emptied once it passes 1 MiB (checkpoint_if_large); erasure
+    // checkpoints explicitly.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // A process that opens the database when no other has it open reads
-    // the whole WAL to rebuild its index: keep the WAL near 1 MiB rather
-    // than SQLite's 4 MiB, so a cold bridge call stays cheap.
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     Ok(conn)
+}
+
+/// Empty the WAL into the database when it has grown past
+/// [`WAL_TRUNCATE_BYTES`]. A process that opens the database while no other
+/// has it open rebuilds the WAL's index by reading the whole WAL, and then
+/// counts every frame as not yet checkpointed: so the WAL must be emptied
+/// (TRUNCATE), not merely checkpointed, or every later process pays for it
+/// again. Never waits: when readers are busy it is left to the next call.
+pub fn checkpoint_if_large(conn: &Connection, db_path: &Path) {
+    let wal = db_path.with_extension("db-wal");
+    let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_TRUNCATE_BYTES);
+    if !large || conn.busy_timeout(Duration::ZERO).is_err() {
+        return;
+    }
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
 }
 
 /// Tighten SQLite's own limits on a connection that runs plugin SQL.

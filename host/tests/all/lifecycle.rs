@@ -242,3 +242,25 @@ fn limits_are_validated_and_can_be_reset() {
         json!({"memory_mib": 64, "deadline_ms": 5000})
     );
 }
+
+#[test]
+fn the_wal_is_emptied_once_it_grows_past_a_mebibyte() {
+    // Each short-lived process writes (at least its audit entry) and skips
+    // SQLite's checkpoint on close; the site empties the WAL instead once
+    // it passes 1 MiB, so the next cold process does not rebuild a big one.
+    let site = TestSite::with(&["tickets"]);
+    let wal = site.root.join("site.db-wal");
+    let body = "x".repeat(100_000);
+    let mut largest = 0;
+    for i in 0..25 {
+        site.call(
+            "tickets.create",
+            serde_json::json!({"email": format!("c{i}@example.com"), "subject": "Big", "body": body}),
+        )
+        .ok();
+        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+    }
+    // 25 tickets of 100 KB wrote far more than 2 MiB through the WAL.
+    assert!(site.count("tickets__tickets") == 25);
+    assert!(largest < 2 * 1024 * 1024, "the WAL reached {largest} bytes");
+}
