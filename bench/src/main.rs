@@ -3,14 +3,18 @@
 //! Prints one JSON object per measurement on stdout.
 //!
 //! Usage: wasmdesk-bench SITE TICKETS ROUNDS
+//!        wasmdesk-bench seed SITE TICKETS   (fill an initialised site with
+//!                                            the tickets plugin enabled)
 //!        wasmdesk-bench bridge SITE   (`wasmdesk bridge` with the audit log
 //!                                      off: the baseline for a cold call)
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+
 use serde_json::json;
 use wasmdesk::Site;
+use wasmdesk_bench::seed;
 
 /// Calls per timed batch: long enough to dwarf the clock, short enough to
 /// interleave often.
@@ -26,6 +30,14 @@ fn main() -> Result<()> {
         let stdout = std::io::BufWriter::new(std::io::stdout().lock());
         wasmdesk::bridge::serve(&mut site, "bench", std::io::stdin().lock(), stdout)?;
         return Ok(());
+    }
+    if let [mode, site, tickets] = args.as_slice()
+        && mode == "seed"
+    {
+        return seed_site(
+            std::path::Path::new(site),
+            tickets.parse().context("TICKETS")?,
+        );
     }
     let [site, tickets, rounds] = args.as_slice() else {
         bail!("usage: wasmdesk-bench SITE TICKETS ROUNDS");
@@ -89,6 +101,42 @@ fn audit_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()>
             })
         );
     }
+    Ok(())
+}
+
+/// Fill the site's tickets tables with the plugin's SQL, 10 000 tickets per
+/// transaction, then empty the WAL.
+fn seed_site(root: &std::path::Path, total: i64) -> Result<()> {
+    let conn = rusqlite::Connection::open(root.join("site.db"))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // A generator, not a site at work: no fsync until the end.
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    conn.pragma_update(None, "cache_size", -256_000)?;
+    let existing: i64 =
+        conn.query_row("SELECT count(*) FROM tickets__tickets", [], |r| r.get(0))?;
+    if existing > 0 {
+        bail!("the site already has {existing} tickets: seed a fresh site");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    let started = Instant::now();
+    let chunk = 10_000;
+    let mut from = 1;
+    while from <= total {
+        let to = (from + chunk - 1).min(total);
+        seed::write_sql(&conn, from, to, total, now)?;
+        eprintln!(
+            "seed: {to} / {total} tickets ({:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
+        from = to + 1;
+    }
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    println!(
+        "{}",
+        json!({"measure": "seed", "tickets": total, "seconds": started.elapsed().as_secs_f64()})
+    );
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-//! `cargo xtask`: dist, demo, test. Each installs what it needs (the
-//! wasm32-wasip2 target) before it starts.
+//! `cargo xtask`: dist, demo, test, bench, seed. Each installs what it needs
+//! (the wasm32-wasip2 target) before it starts.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,6 +7,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod bench;
+mod seed;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -17,13 +18,17 @@ fn main() {
         Some("demo") => demo(),
         Some("test") => test(&args[1..]),
         Some("bench") => dist().and_then(|dist| bench::run(&root(), &dist, &args[1..])),
+        Some("seed") => dist().and_then(|dist| seed::run(&root(), &dist, &args[1..])),
         _ => {
-            eprintln!("usage: cargo xtask <dist|demo|test>\n");
+            eprintln!("usage: cargo xtask <dist|demo|test|bench|seed>\n");
             eprintln!("  dist   build dist/wasmdesk and dist/plugins/*.wasm (release)");
             eprintln!("  demo   build, then run a short scenario on a fresh demo site");
             eprintln!("  test   run every test (unit and end-to-end)");
             eprintln!(
                 "  bench  measure against sqlite3 and write docs/benchmarks.md (--quick: fewer runs)"
+            );
+            eprintln!(
+                "  seed   --tickets N [--site DIR]: a site with N realistic tickets (default target/seed-site)"
             );
             std::process::exit(2);
         }
@@ -290,5 +295,7 @@ fn test(extra: &[String]) -> Result<()> {
     run(cargo().arg("test").args(extra))?;
     // Guest crates are not default members; the ones with pure logic have
     // native unit tests.
-    run(cargo().args(["test", "--lib", "-p", "redact"]).args(extra))
+    run(cargo().args(["test", "--lib", "-p", "redact"]).args(extra))?;
+    // The data generator must write what the tickets plugin writes.
+    run(cargo().args(["test", "-p", "wasmdesk-bench"]).args(extra))
 }
