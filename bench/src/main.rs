@@ -45,7 +45,151 @@ fn main() -> Result<()> {
     let root = std::path::Path::new(site);
     let tickets: i64 = tickets.parse().context("TICKETS")?;
     let rounds: usize = rounds.parse().context("ROUNDS")?;
-    audit_cost(root, tickets, rounds)
+    audit_cost(root, tickets, rounds)?;
+    native_cost(root, tickets, rounds)
+}
+
+/// The SQL `tickets.get` runs (plugins/tickets/src/commands.rs, `read`).
+const GET_SQL: [&str; 4] = [
+    "SELECT t.id, c.email, c.name, t.subject, t.status, t.priority, t.assignee,
+            t.created_at, t.updated_at, t.deleted_at
+     FROM tickets__tickets t JOIN tickets__customers c ON c.id = t.customer_id WHERE t.id = ?1",
+    "SELECT tag FROM tickets__tags WHERE ticket_id = ?1 ORDER BY tag",
+    "SELECT id, message_id, name, mime_type AS type, size FROM tickets__attachments WHERE ticket_id = ?1 ORDER BY id",
+    "SELECT m.id, m.author, (SELECT email FROM tickets__customers WHERE id = m.customer_id) AS email,
+            m.internal, m.body, m.created_at
+     FROM tickets__messages m WHERE m.ticket_id = ?1 ORDER BY m.id",
+];
+
+/// Run the reads of `tickets.get` for ticket `id`, keeping every value as
+/// the host would hand it over.
+fn native_read(conn: &rusqlite::Connection, id: i64) -> Result<usize> {
+    let mut values = 0;
+    for sql in GET_SQL {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query([id])?;
+        while let Some(row) = rows.next()? {
+            for i in 0..n {
+                let _: rusqlite::types::Value = row.get(i)?;
+                values += 1;
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// A warm plugin command against the same SQL run natively through
+/// rusqlite in this process, on the same database, each in a transaction
+/// as the host runs a command.
+fn native_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()> {
+    let mut site = Site::open(root)?;
+    let conn = rusqlite::Connection::open(root.join("site.db"))?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    let id_of = |i: u32| 1 + (i64::from(i) * 7919) % tickets;
+
+    let plugin_get = |site: &mut Site, i: u32| -> Result<()> {
+        site.call("tickets", "get", &format!("{{\"id\":{}}}", id_of(i)))?;
+        Ok(())
+    };
+    let native_get = |i: u32| -> Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        native_read(&conn, id_of(i))?;
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    };
+    let plugin_create = |site: &mut Site, i: u32| -> Result<()> {
+        let args = json!({"email": format!("native{}@example.com", i % 500),
+                          "subject": format!("Bench order {i}"), "body": format!("Order {i} is late."),
+                          "tags": ["orders"]});
+        site.call("tickets", "create", &args.to_string())?;
+        Ok(())
+    };
+    // The statements `tickets.create` runs, then its read-back.
+    let native_create = |i: u32| -> Result<()> {
+        let now = i64::from(i);
+        let email = format!("native{}@example.com", i % 500);
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        conn.prepare_cached(
+            "INSERT INTO tickets__customers (email, name, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (email) DO UPDATE SET name = coalesce(excluded.name, name)",
+        )?
+        .execute(rusqlite::params![email, None::<String>, now])?;
+        conn.prepare_cached(
+            "INSERT INTO tickets__tickets (customer_id, subject, priority, created_at, updated_at)
+             SELECT id, ?2, ?3, ?4, ?4 FROM tickets__customers WHERE email = ?1",
+        )?
+        .execute(rusqlite::params![
+            email,
+            format!("Bench order {i}"),
+            "normal",
+            now
+        ])?;
+        let id = conn.last_insert_rowid();
+        let subject = format!("Bench order {i}");
+        conn.prepare_cached("INSERT INTO tickets__search (rowid, text) VALUES (?1, ?2)")?
+            .execute(rusqlite::params![id, subject])?;
+        let owner: i64 = conn
+            .prepare_cached("SELECT id FROM tickets__customers WHERE email = ?1")?
+            .query_row([&email], |r| r.get(0))?;
+        let body = format!("Order {i} is late.");
+        conn.prepare_cached(
+            "INSERT INTO tickets__messages (ticket_id, author, internal, body, created_at, customer_id)
+             VALUES (?1, 'customer', 0, ?2, ?3, ?4)",
+        )?
+        .execute(rusqlite::params![id, body, now, owner])?;
+        conn.prepare_cached(
+            "UPDATE tickets__search SET text = text || char(10) || ?2 WHERE rowid = ?1",
+        )?
+        .execute(rusqlite::params![id, body])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO tickets__tags (ticket_id, tag) VALUES (?1, ?2)",
+        )?
+        .execute(rusqlite::params![id, "orders"])?;
+        native_read(&conn, id)?;
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    };
+    type Plugin<'a> = &'a dyn Fn(&mut Site, u32) -> Result<()>;
+    type Native<'a> = &'a dyn Fn(u32) -> Result<()>;
+    for (name, plugin, native) in [
+        ("tickets.get", &plugin_get as Plugin, &native_get as Native),
+        ("tickets.create", &plugin_create, &native_create),
+    ] {
+        for i in 0..BATCH {
+            plugin(&mut site, i)?;
+            native(i)?;
+        }
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for round in 0..rounds as u32 {
+            let start = round * BATCH;
+            let run_native = |theirs: &mut Vec<Duration>| -> Result<()> {
+                let started = Instant::now();
+                for i in start..start + BATCH {
+                    native(i)?;
+                }
+                theirs.push(started.elapsed() / BATCH);
+                Ok(())
+            };
+            if round % 2 == 1 {
+                run_native(&mut theirs)?;
+            }
+            ours.push(batch(&mut site, start, plugin)?);
+            if round % 2 == 0 {
+                run_native(&mut theirs)?;
+            }
+        }
+        println!(
+            "{}",
+            json!({
+                "measure": "native",
+                "command": name,
+                "plugin_ns": median(ours).as_nanos() as u64,
+                "native_ns": median(theirs).as_nanos() as u64,
+            })
+        );
+    }
+    Ok(())
 }
 
 /// What the audit log adds to a warm plugin call: the same calls through

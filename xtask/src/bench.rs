@@ -134,6 +134,18 @@ fn in_process(site: &Path, tickets: usize, runs: usize) -> Result<Vec<Row>> {
     for line in String::from_utf8(output.stdout)?.lines() {
         let m: serde_json::Value = serde_json::from_str(line)?;
         let ns = |key: &str| Duration::from_nanos(m[key].as_u64().unwrap_or(0));
+        if m["measure"] == "native" {
+            let command = m["command"].as_str().unwrap_or("?");
+            rows.push(Row {
+                path: format!(
+                    "warm `{command}` in one process: a fresh plugin instance, its SQL through the store import, the audit entry"
+                ),
+                ours: ns("plugin_ns"),
+                baseline_name: "the same SQL through rusqlite in the same process, in a transaction".into(),
+                baseline: ns("native_ns"),
+                target: 1.3,
+            });
+        }
         if m["measure"] == "audit" {
             let command = m["command"].as_str().unwrap_or("?");
             rows.push(Row {
