@@ -143,10 +143,18 @@ impl Site {
                 }
             })
             .collect();
-        Ok(ExportPageView {
-            items,
-            next: Self::next_cursor(&plugins, &id, page.next),
-        })
+        let next = Self::next_cursor(&plugins, &id, page.next);
+        if next.is_none() {
+            // The last page: the export has been handed over.
+            let draft = self
+                .act(
+                    crate::audit::action::EXPORT_DOWNLOAD,
+                    serde_json::json!({"paged": true}),
+                )
+                .subject(self.subject_hash(&subject.email)?);
+            self.audit(draft)?;
+        }
+        Ok(ExportPageView { items, next })
     }
 
     /// One page of the erasure of `subject`. After the last page the WAL is

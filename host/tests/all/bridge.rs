@@ -341,4 +341,25 @@ echo json_encode(['export' => $export, 'export_pages' => $pages, 'erase' => $era
     );
     let bytes = std::fs::read(site.db_path()).unwrap();
     assert!(!bytes.windows(15).any(|w| w == b"ada@example.com"));
+    // The audit log knows the export was handed over and the erasure done,
+    // for Ada, by hash.
+    for action in ["export.download", "erasure.done"] {
+        let entries = site
+            .run(&[
+                "--json",
+                "audit",
+                "log",
+                "--action",
+                action,
+                "--subject",
+                "ada@example.com",
+            ])
+            .ok()
+            .json();
+        assert_eq!(
+            entries["entries"].as_array().unwrap().len(),
+            1,
+            "{action}: {entries}"
+        );
+    }
 }
