@@ -514,7 +514,7 @@ pub struct Pruned {
 /// a digest of every removed hash. Runs in its own transaction.
 pub fn prune(
     conn: &Connection,
-    actor: &str,
+    actor: &super::Actor,
     cutoff_ms: i64,
     dry_run: bool,
 ) -> rusqlite::Result<(Pruned, Option<Head>)> {
@@ -571,17 +571,10 @@ pub fn prune(
         )?;
         conn.execute("DELETE FROM wasmdesk__audit WHERE seq <= ?1", [through])?;
         conn.execute("DELETE FROM wasmdesk__site WHERE key = 'audit_pruning'", [])?;
-        let draft = Draft {
-            at_ms: crate::now_ms(),
-            actor: actor.to_string(),
-            action: action::AUDIT_PRUNE,
-            plugin: None,
-            operation: None,
-            outcome: "ok".into(),
-            duration_us: 0,
-            tables: vec![],
-            subjects: vec![],
-            detail: serde_json::json!({
+        let draft = Draft::act(
+            actor,
+            action::AUDIT_PRUNE,
+            serde_json::json!({
                 "cutoff_ms": cutoff_ms,
                 "pruned_from": first,
                 "pruned_through": through,
@@ -589,7 +582,7 @@ pub fn prune(
                 "last_pruned_hash": last_hash,
                 "pruned_digest": hex(&digest.finalize()),
             }),
-        };
+        );
         let head = append(conn, &draft)?;
         Ok((
             Pruned {

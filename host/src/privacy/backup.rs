@@ -129,24 +129,18 @@ impl Site {
         };
         // The log since the backup goes with the database it describes; the
         // restore entry says how many entries that was.
-        let head_now: i64 = self
-            .db()
-            .query_row(
-                "SELECT coalesce(max(seq), 0) FROM wasmdesk__audit",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(store_err)?;
+        let newest_entry = |site: &Site| -> Result<i64, Error> {
+            site.db()
+                .query_row(
+                    "SELECT coalesce(max(seq), 0) FROM wasmdesk__audit",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(store_err)
+        };
+        let head_now = newest_entry(self)?;
         self.replace_database(&source)?;
-        let head_restored: i64 = self
-            .db()
-            .query_row(
-                "SELECT coalesce(max(seq), 0) FROM wasmdesk__audit",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(store_err)?;
-        let audit_lost = (head_now - head_restored).max(0);
+        let audit_lost = (head_now - newest_entry(self)?).max(0);
         let journal = self.read_journal()?;
         let later: Vec<&Erased> = journal
             .iter()

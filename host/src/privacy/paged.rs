@@ -53,13 +53,13 @@ fn decode(cursor: Option<&str>) -> Result<Option<Cursor>, Error> {
         .transpose()
 }
 
+/// Where a paged request stands: the plugin to call, its own cursor, and
+/// every plugin with a privacy export, in order.
+type Position = (String, Option<String>, Vec<String>);
+
 impl Site {
-    /// Where a paged request stands: the plugin to call and its cursor, or
-    /// none when every plugin is done.
-    fn position(
-        &mut self,
-        cursor: Option<&str>,
-    ) -> Result<Option<(String, Option<String>, Vec<String>)>, Error> {
+    /// Where a paged request stands, or none when every plugin is done.
+    fn position(&mut self, cursor: Option<&str>) -> Result<Option<Position>, Error> {
         let plugins: Vec<String> = self
             .privacy_plugins()?
             .into_iter()

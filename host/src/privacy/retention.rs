@@ -206,7 +206,7 @@ impl Site {
         cutoff_ms: i64,
         dry_run: bool,
     ) -> Result<Applied, Error> {
-        let actor = self.actor().as_str().to_string();
+        let actor = self.actor().clone();
         let (pruned, head) = crate::audit::chain::prune(self.db(), &actor, cutoff_ms, dry_run)
             .map_err(|e| Error::Store(e.into()))?;
         if let Some(head) = head {
