@@ -59,6 +59,12 @@ const CUSTOMER_LINES: &[&str] = &[
     "Thanks, that solved it.",
 ];
 
+/// The customer who owns 20 tickets on a site of any size: benchmarks
+/// export and erase them, to see whether the cost follows the subject's
+/// data or the site's.
+pub const SUBJECT: &str = "subject@example.com";
+const SUBJECT_TICKETS: i64 = 20;
+
 /// One step after the ticket is opened.
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -144,8 +150,16 @@ pub fn ticket(id: i64, total: i64, now_ms: i64) -> Ticket {
     let created_at = now_ms - two_years_ms + two_years_ms / total.max(1) * (id - 1);
     Ticket {
         id,
-        email: format!("customer{customer}@example.com"),
-        name: format!("{first} Customer{customer}"),
+        email: if subjects_ticket(id, total) {
+            SUBJECT.to_string()
+        } else {
+            format!("customer{customer}@example.com")
+        },
+        name: if subjects_ticket(id, total) {
+            "Sam Subject".to_string()
+        } else {
+            format!("{first} Customer{customer}")
+        },
         subject: format!("My {product} {order} {problem}"),
         body: format!("Hello, my {product} {order} {problem}. Please help me, {first}."),
         priority,
@@ -156,6 +170,12 @@ pub fn ticket(id: i64, total: i64, now_ms: i64) -> Ticket {
         final_status,
         created_at,
     }
+}
+
+/// Whether ticket `id` is one of [`SUBJECT`]'s, spread evenly over the site.
+fn subjects_ticket(id: i64, total: i64) -> bool {
+    let every = (total / SUBJECT_TICKETS).max(1);
+    id % every == 1 % every && (id - 1) / every < SUBJECT_TICKETS
 }
 
 impl Ticket {

@@ -96,6 +96,13 @@ fn the_sql_seeder_writes_what_the_plugin_writes() {
     ] {
         assert!(all.contains(needle), "the sample has no {needle}");
     }
+    // The subject benchmarks export and erase owns 20 of them.
+    let owned = plugin_rows
+        .iter()
+        .filter(|r| r.starts_with("SELECT id, customer_id,") && r.contains("| Integer(1) | 'My "))
+        .count();
+    assert!(all.contains(seed::SUBJECT));
+    assert_eq!(owned, 20, "{} owns {owned} tickets", seed::SUBJECT);
     for (a, b) in plugin_rows.iter().zip(&sql_rows) {
         assert_eq!(a, b, "the plugin and the seeder disagree");
     }

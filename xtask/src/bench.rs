@@ -119,6 +119,7 @@ pub fn run(root: &Path, dist: &Path, args: &[String]) -> Result<()> {
         },
     ];
     rows.extend(in_process(&site, tickets, runs)?);
+    rows.extend(subject_scale(root, dist, &site, tickets, quick)?);
     let table = render(&rows);
     println!("{table}");
     write_doc(root, &table, tickets, runs)
@@ -170,6 +171,76 @@ fn in_process(site: &Path, tickets: usize, runs: usize) -> Result<Vec<Row>> {
         }
     }
     Ok(rows)
+}
+
+/// The customer with 20 tickets on every seeded site (bench/src/seed.rs).
+const SUBJECT: &str = "subject@example.com";
+
+/// Export and erasure of one subject (20 tickets) on the bench site and on
+/// one a hundred times larger: the cost should follow the subject's data.
+fn subject_scale(
+    root: &Path,
+    dist: &Path,
+    small_site: &Path,
+    small: usize,
+    quick: bool,
+) -> Result<Vec<Row>> {
+    let large = small * 100;
+    let large_site = root.join("target/bench-site-large");
+    crate::seed::seed_site(dist, &large_site, large as u64)?;
+    let bin = dist.join("wasmdesk");
+    let cold = |site: &Path, args: &[&str]| -> Result<Duration> {
+        let started = Instant::now();
+        let output = Command::new(&bin).arg("--site").arg(site).args(args).output()?;
+        if !output.status.success() {
+            bail!(
+                "wasmdesk {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(started.elapsed())
+    };
+    let archive = root.join("target/bench-export.zip");
+    let archive = archive.to_str().context("a UTF-8 path")?;
+    let export = ["privacy", "export", "--email", SUBJECT, "--out", archive];
+    let dry_run = ["privacy", "erase", "--email", SUBJECT, "--dry-run"];
+    let erase = ["privacy", "erase", "--email", SUBJECT, "--yes"];
+    let runs = if quick { 3 } else { 5 };
+    let (mut exports, mut previews) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+    for _ in 0..runs {
+        for (i, site) in [small_site, &large_site].into_iter().enumerate() {
+            exports[i].push(cold(site, &export)?);
+            previews[i].push(cold(site, &dry_run)?);
+        }
+    }
+    // The erasure itself, once per site (it leaves nothing to erase again).
+    let erased = [cold(small_site, &erase)?, cold(&large_site, &erase)?];
+    let [small_exports, large_exports] = exports;
+    let [small_previews, large_previews] = previews;
+    let row = |what: &str, ours: Duration, baseline: Duration| Row {
+        path: format!("{what} of one subject (20 tickets) on a {large}-ticket site"),
+        ours,
+        baseline_name: format!("the same on a {small}-ticket site"),
+        baseline,
+        target: 1.5,
+    };
+    Ok(vec![
+        row(
+            "cold `privacy export`",
+            median(large_exports),
+            median(small_exports),
+        ),
+        row(
+            "cold `privacy erase --dry-run` (erasers, then the residue scan)",
+            median(large_previews),
+            median(small_previews),
+        ),
+        row(
+            "cold `privacy erase` (one run: erasers, WAL checkpoint, residue scan, raw-byte proof)",
+            erased[1],
+            erased[0],
+        ),
+    ])
 }
 
 fn spawn_bridge(bin: &Path, site: &Path) -> Result<std::process::Child> {
