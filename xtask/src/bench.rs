@@ -191,7 +191,11 @@ fn subject_scale(
     let bin = dist.join("wasmdesk");
     let cold = |site: &Path, args: &[&str]| -> Result<Duration> {
         let started = Instant::now();
-        let output = Command::new(&bin).arg("--site").arg(site).args(args).output()?;
+        let output = Command::new(&bin)
+            .arg("--site")
+            .arg(site)
+            .args(args)
+            .output()?;
         if !output.status.success() {
             bail!(
                 "wasmdesk {args:?} failed: {}",
