@@ -164,6 +164,11 @@ impl Site {
                 "say whose access to investigate: --plugin ID, --caller CALLER, or both".into(),
             ));
         }
+        if until_ms.is_some_and(|until| until <= since_ms) {
+            return Err(Error::BadRequest(
+                "--until is not after --since: the window would be empty".into(),
+            ));
+        }
         let filter = Filter {
             since_ms: Some(since_ms),
             until_ms,

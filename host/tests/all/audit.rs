@@ -406,6 +406,11 @@ fn a_breach_is_investigated_from_the_command_line() {
 
     let none = site.run(&["breach", "affected", "1", "--since", "1h"]);
     assert_eq!(none.code, 2, "{none:?}");
+    let backwards = site.run(&[
+        "breach", "affected", "1", "--plugin", "probe", "--since", "1h", "--until", "2h",
+    ]);
+    assert_eq!(backwards.code, 2, "{backwards:?}");
+    assert!(backwards.stderr.contains("--until"), "{}", backwards.stderr);
     let report = site
         .run(&[
             "--json", "breach", "affected", "1", "--plugin", "probe", "--since", "1h",
