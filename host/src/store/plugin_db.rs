@@ -190,13 +190,6 @@ impl PluginDb {
         }
     }
 
-    /// Overwrite deleted content with zeros (for erasure calls), or not.
-    pub fn set_secure_delete(&mut self, on: bool) -> Result<(), StoreError> {
-        let value = if on { "ON" } else { "OFF" };
-        self.host(|c| c.pragma_update(None, "secure_delete", value))?;
-        Ok(())
-    }
-
     /// What the call did with the store so far; leaves it empty.
     pub fn take_usage(&mut self) -> CallUsage {
         std::mem::take(&mut self.call.usage)
@@ -256,6 +249,16 @@ impl PluginDb {
     /// Prepare (or find in the cache) under the authorizer; returns whether
     /// the statement changes the schema and the tables it reads or writes.
     fn prepare_checked(&mut self, sql: &str) -> Result<(bool, StatementTables), wit::StoreError> {
+        self.prepare_checked_once(sql, false)
+    }
+
+    /// `fresh`: the statement cache was just flushed, so SQLite compiles the
+    /// statement anew and consults the authorizer for everything it touches.
+    fn prepare_checked_once(
+        &mut self,
+        sql: &str,
+        fresh: bool,
+    ) -> Result<(bool, StatementTables), wit::StoreError> {
         {
             let mut state = self.auth.lock();
             state.denial = None;
@@ -277,7 +280,11 @@ impl PluginDb {
         if let Err(e) = prepared {
             return Err(self.prepare_error(e, denial));
         }
-        let tables = if authorized {
+        // A statement SQLite compiles without consulting the authorizer at
+        // all touches no table: `CREATE INDEX IF NOT EXISTS` of an index
+        // that exists compiles to nothing (a plugin's setup re-run after an
+        // update does that).
+        let tables = if authorized || fresh {
             if self.statement_tables.len() >= MAX_REMEMBERED_STATEMENTS {
                 self.statement_tables.clear();
                 self.conn.flush_prepared_statement_cache();
@@ -295,7 +302,7 @@ impl PluginDb {
                 None => {
                     // Cached before its tables were remembered: authorize it again.
                     self.conn.flush_prepared_statement_cache();
-                    return self.prepare_checked(sql);
+                    return self.prepare_checked_once(sql, true);
                 }
             }
         };

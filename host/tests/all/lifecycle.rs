@@ -202,6 +202,26 @@ fn a_changed_file_is_not_run_until_approved_again() {
 }
 
 #[test]
+fn an_updated_plugin_runs_its_setup_again_over_its_existing_schema() {
+    let site = TestSite::with(&["tickets"]);
+    site.call(
+        "tickets.create",
+        json!({"email": "ada@example.com", "subject": "Hi", "body": "Before the update"}),
+    )
+    .ok();
+    // A new build of the same plugin: its setup runs again with the
+    // previous version, and its `CREATE INDEX IF NOT EXISTS` statements
+    // find the indexes there (SQLite compiles them to nothing, without
+    // asking the authorizer: this once recursed until the stack overflowed).
+    let mut bytes = std::fs::read(crate::support::artifact("tickets")).unwrap();
+    bytes.extend_from_slice(&[0, 6, 5, b'x', b'-', b'p', b'a', b'd']);
+    std::fs::write(site.plugin_path("tickets"), bytes).unwrap();
+    site.run(&["plugin", "enable", "tickets", "--yes"]).ok();
+    let ticket = site.call("tickets.get", json!({"id": 1})).ok().json();
+    assert_eq!(ticket["messages"][0]["body"], "Before the update");
+}
+
+#[test]
 fn a_missing_file_is_reported_and_can_be_removed() {
     let site = TestSite::with(&["notes"]);
     std::fs::remove_file(site.plugin_path("notes")).unwrap();
