@@ -200,3 +200,37 @@ pub fn render(entries: &[Entry]) -> String {
     out.pop();
     out
 }
+
+/// Tables where `subject`'s data may still be, as the log tells it: each
+/// table that a call tied to the subject wrote rows to, unless a call of
+/// `erase_operation` for the subject wrote rows to it later. A table filled
+/// outside the host (or before its entries were pruned) is not known here.
+pub fn tables_awaiting_erasure(
+    conn: &Connection,
+    subject_hash: &str,
+    erase_operation: &str,
+) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+    use std::collections::BTreeMap;
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.operation, a.tables FROM wasmdesk__audit_subjects s \
+         JOIN wasmdesk__audit a ON a.seq = s.seq \
+         WHERE s.subject = ?1 AND a.rows_written > 0 ORDER BY s.seq",
+    )?;
+    // Per table: whether its latest write tied to the subject was an erasure.
+    let mut erased_last: BTreeMap<String, bool> = BTreeMap::new();
+    let mut rows = stmt.query([subject_hash])?;
+    while let Some(row) = rows.next()? {
+        let operation: Option<String> = row.get(0)?;
+        let tables: String = row.get(1)?;
+        let erasing = operation.as_deref() == Some(erase_operation);
+        let uses: Vec<super::TableUse> = serde_json::from_str(&tables).unwrap_or_default();
+        for table in uses.into_iter().filter(|t| t.written.unwrap_or(0) > 0) {
+            erased_last.insert(table.table.to_ascii_lowercase(), erasing);
+        }
+    }
+    Ok(erased_last
+        .into_iter()
+        .filter(|(_, erased)| !erased)
+        .map(|(table, _)| table)
+        .collect())
+}

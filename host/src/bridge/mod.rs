@@ -11,8 +11,8 @@ pub use protocol::{PROTOCOL_VERSION, Request, Response};
 
 use crate::audit::Actor;
 use crate::error::Error;
-use crate::privacy::Subject;
 use crate::privacy::requests::RequestKind;
+use crate::privacy::{Scope, Subject};
 use crate::registry::Status;
 use crate::site::{CallOutput, Site};
 
@@ -135,7 +135,15 @@ pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
         }
         "privacy.erase" => {
             let subject = subject_arg(&request.args)?;
-            json!(site.erase_subject(&subject, request.args["dry_run"].as_bool().unwrap_or(false))?)
+            json!(site.erase_subject(
+                &subject,
+                request.args["dry_run"].as_bool().unwrap_or(false),
+                if request.args["full_scan"].as_bool().unwrap_or(false) {
+                    Scope::Full
+                } else {
+                    Scope::Subject
+                },
+            )?)
         }
         "plugin.list" => {
             let plugins: Vec<Value> = site

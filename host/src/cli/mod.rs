@@ -12,8 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::error::Error;
-use crate::privacy::Subject;
 use crate::privacy::requests::RequestKind;
+use crate::privacy::{Scope, Subject};
 use crate::site::Site;
 use crate::store::Capability;
 
@@ -122,6 +122,12 @@ pub enum PrivacyCommand {
         /// Report what would be removed, anonymised or retained; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Search every table and every byte of the database for residue
+        /// afterwards, not only what the erasure rewrote and the tables the
+        /// audit log ties to the person (takes time in proportion to the
+        /// site's size).
+        #[arg(long)]
+        full_scan: bool,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
@@ -565,6 +571,7 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
         PrivacyCommand::Erase {
             subject,
             dry_run,
+            full_scan,
             yes,
         } => {
             let subject = Subject::new(&subject.email, subject.name.as_deref())?;
@@ -585,7 +592,12 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
                     )));
                 }
             }
-            let report = site.erase_subject(&subject, dry_run)?;
+            let scope = if full_scan {
+                Scope::Full
+            } else {
+                Scope::Subject
+            };
+            let report = site.erase_subject(&subject, dry_run, scope)?;
             output::print(json, json!(report), || output::erasure_report(&report));
         }
     }

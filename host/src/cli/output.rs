@@ -194,10 +194,42 @@ pub fn erasure_report(r: &ErasureReport) -> String {
             }
         ));
     }
+    let v = &r.verification;
     if let Some(raw) = &r.raw_bytes {
+        let pages = match v.scope {
+            crate::privacy::Scope::Full => format!("all {} pages of site.db", v.pages_searched),
+            crate::privacy::Scope::Subject => {
+                format!(
+                    "the {} page(s) of site.db the erasure rewrote",
+                    v.pages_searched
+                )
+            }
+        };
         out.push_str(&format!(
-            "raw bytes: the address occurs {} time(s) in site.db and {} in its WAL\n",
+            "raw bytes: the address occurs {} time(s) in {pages} and {} in its WAL\n",
             raw.database, raw.wal
+        ));
+    }
+    match (v.scope, r.dry_run) {
+        (crate::privacy::Scope::Full, _) => out.push_str(&format!(
+            "searched row by row: every table ({})\n",
+            v.tables_searched.len()
+        )),
+        (crate::privacy::Scope::Subject, true) => {}
+        (crate::privacy::Scope::Subject, false) => out.push_str(&format!(
+            "searched row by row: {}\n",
+            if v.tables_searched.is_empty() {
+                "no table (no table the audit log ties to this person was left untouched)"
+                    .to_string()
+            } else {
+                v.tables_searched.join(", ")
+            }
+        )),
+    }
+    if !v.tables_awaiting_erasure.is_empty() {
+        out.push_str(&format!(
+            "tables the audit log ties to this person: {}\n",
+            v.tables_awaiting_erasure.join(", ")
         ));
     }
     out.push_str(&r.summary);

@@ -9,7 +9,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
-use super::Subject;
+use super::{Scope, Subject};
 use crate::error::Error;
 use crate::registry::records;
 use crate::site::Site;
@@ -152,7 +152,11 @@ impl Site {
         for erased in later {
             match self.find_subject(&erased.subject_hash)? {
                 Some(email) => {
-                    let report = self.erase_subject(&Subject::new(&email, None)?, false)?;
+                    // A full scan: restore already costs what the site
+                    // weighs, and a backup may carry free pages from before
+                    // deletions were overwritten.
+                    let report =
+                        self.erase_subject(&Subject::new(&email, None)?, false, Scope::Full)?;
                     clean &= report.clean;
                     replayed += 1;
                 }

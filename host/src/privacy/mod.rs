@@ -1,6 +1,7 @@
 //! GDPR requests about one data subject: export (Art. 15, 20) through every
 //! plugin's exporter, erasure (Art. 17) through every eraser, then proof:
-//! a residue scan of every column and of the raw database bytes.
+//! a residue scan of the rows and raw pages the erasure touched, or of every
+//! column and every byte of the database.
 
 pub mod archive;
 pub mod backup;
@@ -20,6 +21,10 @@ use crate::runtime::FailureKind;
 use crate::runtime::bindings::privacy as wit;
 use crate::site::{CallOptions, Site};
 use crate::store::namespace::Namespace;
+use residue::WalPages;
+
+/// The audit log's name for an eraser's call.
+pub(crate) const ERASE_OPERATION: &str = "privacy erase";
 
 /// HMAC-SHA256 (hex) of an identifier, lower-cased and trimmed, keyed with
 /// the site's secret: the one pseudonym of a data subject on this site.
@@ -105,6 +110,8 @@ pub struct ErasureReport {
     /// Occurrences of the e-mail address in the raw bytes of site.db and
     /// site.db-wal after the erasure (not measured on a dry run).
     pub raw_bytes: Option<RawBytes>,
+    /// What was searched for residue.
+    pub verification: Verification,
     pub clean: bool,
     pub summary: String,
 }
@@ -140,6 +147,35 @@ pub struct PluginResidue {
 pub struct RawBytes {
     pub database: u64,
     pub wal: u64,
+    /// Database pages searched: the whole file, or those the erasure rewrote.
+    #[serde(skip)]
+    pub pages: u64,
+}
+
+/// How far the search for residue after an erasure reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The database pages the erasure rewrote, byte by byte, and the tables
+    /// the audit log ties to the subject that no eraser wrote since, row by
+    /// row: the cost follows the subject's data, not the site's size.
+    Subject,
+    /// Every row of every table and every byte of the file.
+    Full,
+}
+
+/// What the search for residue covered.
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    pub scope: Scope,
+    /// Tables searched row by row (with their full-text shadow tables).
+    pub tables_searched: Vec<String>,
+    /// Database pages searched byte by byte (none on a dry run).
+    pub pages_searched: u64,
+    /// On a dry run in subject scope: the tables the audit log ties to the
+    /// subject that no erasure has written since (not searched).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables_awaiting_erasure: Vec<String>,
 }
 
 impl Site {
@@ -275,15 +311,21 @@ impl Site {
         })
     }
 
-    /// Erase `subject` through every plugin's eraser (with secure_delete),
-    /// checkpoint the WAL, and scan for what remains. A dry run changes
-    /// nothing and reports what would be done.
+    /// Erase `subject` through every plugin's eraser, checkpoint the WAL,
+    /// and search for what remains: in `Scope::Subject`, the database pages
+    /// the erasure rewrote and the tables the audit log ties to the subject
+    /// that no eraser touched; in `Scope::Full`, every table and every byte.
+    /// A dry run changes nothing and reports what would be done.
     pub fn erase_subject(
         &mut self,
         subject: &Subject,
         dry_run: bool,
+        scope: Scope,
     ) -> Result<ErasureReport, Error> {
         let wit_subject = subject.wit();
+        let db_path = self.paths().db.clone();
+        let io = |e| Error::io(format!("cannot read the WAL of {}", db_path.display()), e);
+        let mut rewritten = WalPages::from_end(&db_path).map_err(io)?;
         let mut plugins = Vec::new();
         for (id, _) in self.privacy_plugins()? {
             let (_, plugin) = self.ready(&id)?;
@@ -302,7 +344,7 @@ impl Site {
             let options = if dry_run {
                 CallOptions::READ_ONLY
             } else {
-                CallOptions::ERASE
+                CallOptions::WRITE
             };
             for page_number in 0.. {
                 if page_number == MAX_PAGES {
@@ -311,7 +353,7 @@ impl Site {
                 let (page, _) = self.run_with_db(
                     &id,
                     &plugin,
-                    "privacy erase",
+                    ERASE_OPERATION,
                     options.clone(),
                     |store, instance| {
                         let result = privacy.load(&mut *store, instance)?.call_erase_data(
@@ -323,6 +365,8 @@ impl Site {
                         Ok(result.map_err(|message| (FailureKind::Fault, message)))
                     },
                 )?;
+                // Before the next transaction can restart the WAL.
+                rewritten.observe().map_err(io)?;
                 report.items_removed += page.items_removed;
                 report
                     .items_retained
@@ -341,14 +385,33 @@ impl Site {
         if !dry_run {
             self.journal_erasure(subject)?;
         }
+        let awaiting = match scope {
+            Scope::Full => None,
+            Scope::Subject => {
+                self.flush_audit()?;
+                let hash = self.subject_hash(&subject.email)?;
+                Some(
+                    crate::audit::query::tables_awaiting_erasure(self.db(), &hash, ERASE_OPERATION)
+                        .map_err(|e| Error::Store(e.into()))?,
+                )
+            }
+        };
         let raw_bytes = if dry_run {
             None
         } else {
-            Some(self.checkpoint_and_count(&subject.email)?)
+            Some(self.checkpoint_and_count(&subject.email, scope, &rewritten)?)
+        };
+        // A dry run in subject scope searches no rows: the tables awaiting
+        // erasure hold the data by definition, and searching them would cost
+        // what the site weighs, not what the subject does.
+        let (found, tables_searched) = if dry_run && scope == Scope::Subject {
+            (vec![], vec![])
+        } else {
+            residue::scan(self.db(), &subject.needles(), awaiting.as_ref())?
         };
         let owners = self.namespace_owners()?;
         let declared = self.declared_personal_data()?;
-        let residue: Vec<PluginResidue> = residue::scan(self.db(), &subject.needles())?
+        let residue: Vec<PluginResidue> = found
             .into_iter()
             .map(|r| PluginResidue {
                 plugin: owner_of(&owners, &r.table),
@@ -367,7 +430,23 @@ impl Site {
             .as_ref()
             .is_none_or(|r| r.database == 0 && r.wal == 0);
         let clean = residue.is_empty() && raw_clean;
+        let verification = Verification {
+            scope,
+            tables_searched,
+            pages_searched: raw_bytes.as_ref().map_or(0, |r| r.pages),
+            tables_awaiting_erasure: awaiting
+                .filter(|_| dry_run)
+                .map(|tables| tables.into_iter().collect())
+                .unwrap_or_default(),
+        };
         let removed: u64 = plugins.iter().map(|p| p.items_removed).sum();
+        let searched = match scope {
+            Scope::Full => "",
+            Scope::Subject => {
+                " in the pages the erasure rewrote or the tables the audit log ties to this \
+                 person (--full-scan searches the whole file)"
+            }
+        };
         let summary = match (dry_run, removed, clean) {
             (true, 0, true) => format!(
                 "no personal data of {} was found; nothing would change",
@@ -381,7 +460,7 @@ impl Site {
                 subject.email
             ),
             (false, n, true) => format!(
-                "{n} item(s) removed or anonymised; no trace of {} remains",
+                "{n} item(s) removed or anonymised; no trace of {} remains{searched}",
                 subject.email
             ),
             (false, n, false) => format!(
@@ -390,11 +469,11 @@ impl Site {
             ),
         };
         if !dry_run {
-            let removed: u64 = plugins.iter().map(|p| p.items_removed).sum();
             let detail = serde_json::json!({
                 "plugins": plugins.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
                 "items_removed": removed,
                 "clean": clean,
+                "scope": scope,
             });
             let draft = self
                 .act(crate::audit::action::ERASURE_DONE, detail)
@@ -407,26 +486,53 @@ impl Site {
             plugins,
             residue,
             raw_bytes,
+            verification,
             clean,
             summary,
         })
     }
 
     /// Move the WAL into the database and truncate it, then count the
-    /// e-mail address in the raw bytes of both files.
-    fn checkpoint_and_count(&mut self, email: &str) -> Result<RawBytes, Error> {
+    /// e-mail address in the raw bytes of the WAL and of the database: the
+    /// whole file, or the pages `rewritten` saw written.
+    fn checkpoint_and_count(
+        &mut self,
+        email: &str,
+        scope: Scope,
+        rewritten: &WalPages,
+    ) -> Result<RawBytes, Error> {
         self.db()
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(|e| Error::Store(e.into()))?;
         let db = &self.paths().db;
         let wal = db.with_extension("db-wal");
-        let count = |path: &Path| {
-            residue::count_in_file(path, email)
-                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |e| Error::io(format!("cannot read {path}"), e)
+        };
+        let (database, pages) = match scope {
+            Scope::Full => {
+                let page_size: i64 = self
+                    .db()
+                    .query_row("PRAGMA page_size", [], |r| r.get(0))
+                    .map_err(|e| Error::Store(e.into()))?;
+                let page_size = page_size.max(1) as u64;
+                let len = std::fs::metadata(db).map_err(io(db))?.len();
+                (
+                    residue::count_in_file(db, email).map_err(io(db))?,
+                    len / page_size,
+                )
+            }
+            Scope::Subject => (
+                residue::count_in_pages(db, rewritten.page_size(), rewritten.pages(), email)
+                    .map_err(io(db))?,
+                rewritten.pages().len() as u64,
+            ),
         };
         Ok(RawBytes {
-            database: count(db)?,
-            wal: count(&wal)?,
+            database,
+            wal: residue::count_in_file(&wal, email).map_err(io(&wal))?,
+            pages,
         })
     }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Retained, Subject};
+use super::{ERASE_OPERATION, Retained, Scope, Subject};
 use crate::error::Error;
 use crate::runtime::FailureKind;
 use crate::site::{CallOptions, Site};
@@ -183,8 +183,8 @@ impl Site {
         let (page, _) = self.run_with_db(
             &id,
             &plugin,
-            "privacy erase",
-            CallOptions::ERASE,
+            ERASE_OPERATION,
+            CallOptions::WRITE,
             |store, instance| {
                 let result = privacy.load(&mut *store, instance)?.call_erase_data(
                     &mut *store,
@@ -198,8 +198,11 @@ impl Site {
         let next = Self::next_cursor(&plugins, &id, page.next);
         let mut messages = page.messages;
         if next.is_none() {
-            // The last page: the same proof as `wasmdesk privacy erase`.
-            let proof = self.erase_subject(subject, false)?;
+            // The last page: the same proof as `wasmdesk privacy erase`. Its
+            // tables come from the audit log, so they cover every page; its
+            // raw-byte search sees only this last pass's pages (the earlier
+            // pages' deletions were overwritten as they happened).
+            let proof = self.erase_subject(subject, false, Scope::Subject)?;
             if !proof.clean {
                 messages.push(proof.summary);
             }

@@ -42,7 +42,8 @@ pub const SAFEGUARDS: &[&str] = &[
     "all data stays in one SQLite file on this machine; plugins have no network, file system, environment or process access",
     "each plugin reaches only its own tables and the tables the site owner granted it, enforced by SQLite's authorizer",
     "every plugin call runs in one transaction with a memory cap and a deadline",
-    "erasure overwrites deleted content (secure_delete), truncates the WAL and scans for residue",
+    "deleted content is overwritten, never left in free pages (SQLite secure_delete on every connection)",
+    "erasure truncates the WAL and searches for residue: the pages it rewrote and the tables the audit log ties to the person, or the whole file on request",
 ];
 
 impl Site {

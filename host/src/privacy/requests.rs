@@ -264,7 +264,7 @@ impl Site {
             // The request must not be the last place the address lives: drop
             // it before erasing, and put it back if the erasure fails.
             self.set_request_subject(id, None, None)?;
-            match self.erase_subject(&subject, false) {
+            match self.erase_subject(&subject, false, super::Scope::Subject) {
                 Ok(report) => (
                     None,
                     redact(

@@ -1,9 +1,14 @@
-//! The residue scan: after an erasure, search every text and blob column of
-//! every table, and the raw bytes of the database and its WAL, for the
-//! subject's identifiers.
+//! The residue scan: after an erasure, search text and blob columns, and raw
+//! bytes of the database and its WAL, for the subject's identifiers: either
+//! everything (a full scan) or only what the erasure touched and the tables
+//! the audit log ties to the subject (the cost then follows the subject).
 
-use std::io::Read;
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use memchr::memmem;
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -43,16 +48,33 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Every column of every table that still contains one of `needles`
-/// (compared case-insensitively for ASCII), one scan per table.
-pub fn scan(conn: &Connection, needles: &[String]) -> Result<Vec<Residue>, StoreError> {
+/// Every column of every table (or, given `only`, of those tables and
+/// their shadow tables) that still contains one of `needles` (compared
+/// case-insensitively for ASCII), one scan per table; with the names of the
+/// tables searched.
+pub fn scan(
+    conn: &Connection,
+    needles: &[String],
+    only: Option<&BTreeSet<String>>,
+) -> Result<(Vec<Residue>, Vec<String>), StoreError> {
     let needles: Vec<String> = needles
         .iter()
         .map(|n| n.to_ascii_lowercase())
         .filter(|n| !n.is_empty())
         .collect();
     let mut found = Vec::new();
-    for table in tables(conn)? {
+    let wanted = |table: &str| {
+        let table = table.to_ascii_lowercase();
+        only.is_none_or(|only| {
+            only.iter().any(|name| {
+                let name = name.to_ascii_lowercase();
+                table == name || table.starts_with(&format!("{name}_"))
+            })
+        })
+    };
+    let mut searched = Vec::new();
+    for table in tables(conn)?.into_iter().filter(|t| wanted(t)) {
+        searched.push(table.clone());
         let columns = columns(conn, &table)?;
         if columns.is_empty() {
             continue;
@@ -79,21 +101,20 @@ pub fn scan(conn: &Connection, needles: &[String]) -> Result<Vec<Residue>, Store
             }
         }
     }
-    Ok(found)
+    Ok((found, searched))
 }
 
 /// How often `needle` occurs (ASCII case-insensitively) in the file's bytes;
 /// 0 for a file that does not exist.
 pub fn count_in_file(path: &Path, needle: &str) -> std::io::Result<u64> {
-    let needle = needle.to_ascii_lowercase().into_bytes();
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
+    let Some(mut file) = open_if_exists(path)? else {
+        return Ok(0);
     };
+    let needle = needle.to_ascii_lowercase().into_bytes();
     if needle.is_empty() {
         return Ok(0);
     }
+    let finder = memmem::Finder::new(&needle);
     let overlap = needle.len() - 1;
     let mut buffer = vec![0u8; 8 * 1024 * 1024 + overlap];
     let mut kept = 0;
@@ -105,15 +126,231 @@ pub fn count_in_file(path: &Path, needle: &str) -> std::io::Result<u64> {
         }
         let filled = kept + read;
         buffer[kept..filled].make_ascii_lowercase();
-        count += buffer[..filled]
-            .windows(needle.len())
-            .filter(|w| *w == needle.as_slice())
-            .count() as u64;
-        // Keep the tail so a match across two reads is seen once.
+        count += finder.find_iter(&buffer[..filled]).count() as u64;
+        // Keep the tail so a match across two reads is seen once (the kept
+        // tail is shorter than the needle, so nothing in it alone was
+        // counted).
         kept = overlap.min(filled);
-        // (The kept tail is shorter than the needle, so nothing in it alone
-        // was counted.)
         buffer.copy_within(filled - kept..filled, 0);
     }
     Ok(count)
+}
+
+fn open_if_exists(path: &Path) -> std::io::Result<Option<File>> {
+    match File::open(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Size of the WAL header and of each frame's header (sqlite.org/fileformat.html).
+const WAL_HEADER: u64 = 32;
+const FRAME_HEADER: u64 = 24;
+
+/// The database pages written to the WAL since tracking began. SQLite only
+/// reuses WAL frames at the start of a later write transaction, so reading
+/// the new frames after each transaction misses none; a WAL restarted in
+/// between is recognised by its new salt and read from its first frame.
+#[derive(Debug)]
+pub struct WalPages {
+    wal: PathBuf,
+    /// The WAL header's salts when last read; frames carrying other salts
+    /// are left over from before a restart and are not part of the log.
+    salt: Option<[u8; 8]>,
+    next_frame: u64,
+    page_size: u32,
+    pages: BTreeSet<u32>,
+}
+
+impl WalPages {
+    /// Track the WAL of `db` from its current end: pages already there are
+    /// not counted.
+    pub fn from_end(db: &Path) -> std::io::Result<WalPages> {
+        let mut tracker = WalPages {
+            wal: db.with_extension("db-wal"),
+            salt: None,
+            next_frame: 0,
+            page_size: 0,
+            pages: BTreeSet::new(),
+        };
+        tracker.observe()?;
+        tracker.pages.clear();
+        Ok(tracker)
+    }
+
+    /// Read the frames written since the last call.
+    pub fn observe(&mut self) -> std::io::Result<()> {
+        let Some(mut file) = open_if_exists(&self.wal)? else {
+            return Ok(());
+        };
+        let len = file.metadata()?.len();
+        let mut header = [0u8; WAL_HEADER as usize];
+        if len < WAL_HEADER {
+            return Ok(());
+        }
+        file.read_exact(&mut header)?;
+        let salt: [u8; 8] = header[16..24].try_into().expect("8 bytes");
+        if self.salt != Some(salt) {
+            self.salt = Some(salt);
+            self.next_frame = 0;
+        }
+        self.page_size = u32::from_be_bytes(header[8..12].try_into().expect("4 bytes"));
+        let frame_size = FRAME_HEADER + u64::from(self.page_size);
+        let mut frame = [0u8; FRAME_HEADER as usize];
+        loop {
+            let offset = WAL_HEADER + self.next_frame * frame_size;
+            if offset + frame_size > len {
+                return Ok(());
+            }
+            file.seek(SeekFrom::Start(offset))?;
+            file.read_exact(&mut frame)?;
+            if frame[8..16] != salt {
+                return Ok(());
+            }
+            self.pages
+                .insert(u32::from_be_bytes(frame[0..4].try_into().expect("4 bytes")));
+            self.next_frame += 1;
+        }
+    }
+
+    pub fn pages(&self) -> &BTreeSet<u32> {
+        &self.pages
+    }
+
+    /// The database's page size as the WAL states it (0 before any frame).
+    pub fn page_size(&self) -> u32 {
+        self.page_size
+    }
+}
+
+/// How often `needle` occurs (ASCII case-insensitively) in the given pages
+/// of the database file, as they are on disk now.
+pub fn count_in_pages(
+    db: &Path,
+    page_size: u32,
+    pages: &BTreeSet<u32>,
+    needle: &str,
+) -> std::io::Result<u64> {
+    let needle = needle.to_ascii_lowercase().into_bytes();
+    let (Some(mut file), false) = (open_if_exists(db)?, needle.is_empty() || page_size == 0) else {
+        return Ok(0);
+    };
+    let finder = memmem::Finder::new(&needle);
+    let len = file.metadata()?.len();
+    let mut page = vec![0u8; page_size as usize];
+    let mut count = 0;
+    for &number in pages {
+        let offset = u64::from(number.saturating_sub(1)) * u64::from(page_size);
+        if offset + u64::from(page_size) > len {
+            // A page past the end: the file shrank since (nothing to read).
+            continue;
+        }
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(&mut page)?;
+        page.make_ascii_lowercase();
+        count += finder.find_iter(&page).count() as u64;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(path: &Path) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "secure_delete", "ON").unwrap();
+        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE a (v TEXT); CREATE TABLE b (v TEXT);
+             INSERT INTO a VALUES ('ada@example.com'), ('keep');
+             INSERT INTO b VALUES ('ada@example.com');
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn root_page(conn: &Connection, table: &str) -> u32 {
+        conn.query_row(
+            "SELECT rootpage FROM sqlite_schema WHERE name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    fn truncate(conn: &Connection) {
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+
+    #[test]
+    fn the_pages_a_transaction_rewrote_are_searched_as_they_are_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("site.db");
+        let conn = open(&db);
+        let mut rewritten = WalPages::from_end(&db).unwrap();
+        conn.execute("DELETE FROM a WHERE v LIKE 'ada%'", [])
+            .unwrap();
+        rewritten.observe().unwrap();
+        assert!(rewritten.pages().contains(&root_page(&conn, "a")));
+        assert!(!rewritten.pages().contains(&root_page(&conn, "b")));
+        truncate(&conn);
+        let size = rewritten.page_size();
+        assert_eq!(size, 4096);
+        let count = |pages: &WalPages| {
+            count_in_pages(&db, pages.page_size(), pages.pages(), "ADA@example.com").unwrap()
+        };
+        assert_eq!(count(&rewritten), 0, "the deleted row was overwritten");
+        assert_eq!(
+            count_in_file(&db, "ada@example.com").unwrap(),
+            1,
+            "table b, which the transaction did not touch, still holds it"
+        );
+
+        // A rewritten page that still holds the address is caught.
+        let mut rewritten = WalPages::from_end(&db).unwrap();
+        conn.execute("UPDATE b SET v = v || ' (kept)'", []).unwrap();
+        rewritten.observe().unwrap();
+        truncate(&conn);
+        assert_eq!(count(&rewritten), 1);
+    }
+
+    #[test]
+    fn a_wal_restarted_between_transactions_is_read_from_its_first_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("site.db");
+        let conn = open(&db);
+        conn.execute("INSERT INTO a VALUES ('one')", []).unwrap();
+        // Frames written before tracking began are not counted.
+        let mut rewritten = WalPages::from_end(&db).unwrap();
+        assert!(rewritten.pages().is_empty());
+        conn.execute("INSERT INTO a VALUES ('two')", []).unwrap();
+        rewritten.observe().unwrap();
+        assert!(rewritten.pages().contains(&root_page(&conn, "a")));
+        // A complete checkpoint lets the next writer restart the WAL from
+        // its first frame with new salts (the file keeps its old frames).
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .unwrap();
+        let before = std::fs::metadata(db.with_extension("db-wal"))
+            .unwrap()
+            .len();
+        conn.execute("INSERT INTO b VALUES ('three')", []).unwrap();
+        assert_eq!(
+            std::fs::metadata(db.with_extension("db-wal"))
+                .unwrap()
+                .len(),
+            before,
+            "the WAL was reused in place"
+        );
+        rewritten.observe().unwrap();
+        assert!(rewritten.pages().contains(&root_page(&conn, "b")));
+        assert!(
+            rewritten.pages().contains(&root_page(&conn, "a")),
+            "pages seen before the restart are kept"
+        );
+    }
 }

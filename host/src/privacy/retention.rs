@@ -251,7 +251,7 @@ impl Site {
             let options = if dry_run {
                 CallOptions::READ_ONLY
             } else {
-                CallOptions::ERASE
+                CallOptions::WRITE
             };
             let name = rule.rule.clone();
             let (report, _) = self.run_with_db(

@@ -106,8 +106,6 @@ pub(crate) struct CallOptions {
     access: CallAccess,
     /// A deadline the call gets at least, whatever the plugin's limit.
     min_deadline_ms: u32,
-    /// Overwrite deleted content (erasure).
-    secure_delete: bool,
 }
 
 impl CallOptions {
@@ -116,21 +114,12 @@ impl CallOptions {
         grants: None,
         access: CallAccess::ReadWrite,
         min_deadline_ms: 0,
-        secure_delete: false,
     };
     /// Filters: read-only, never committed.
     pub(crate) const READ_ONLY: CallOptions = CallOptions {
         grants: None,
         access: CallAccess::ReadOnly,
         min_deadline_ms: 0,
-        secure_delete: false,
-    };
-    /// Erasure pages: deleted content is overwritten, not left in free pages.
-    pub(crate) const ERASE: CallOptions = CallOptions {
-        grants: None,
-        access: CallAccess::ReadWrite,
-        min_deadline_ms: 0,
-        secure_delete: true,
     };
 
     /// `setup` migrates tables once per approval, which can take long on a
@@ -140,7 +129,6 @@ impl CallOptions {
             grants: Some(grants),
             access: CallAccess::ReadWrite,
             min_deadline_ms: 600_000,
-            secure_delete: false,
         }
     }
 }
@@ -795,7 +783,6 @@ impl Site {
             Some(db) => db,
             None => PluginDb::open(&self.paths.db, id, grants.clone())?,
         };
-        db.set_secure_delete(options.secure_delete)?;
         db.track_usage = self.audit_calls;
         db.begin_call(grants, deadline, limits.result_cap(), access)?;
         let site_key = self.site_key.clone();

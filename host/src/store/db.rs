@@ -50,6 +50,11 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Deleted content is overwritten with zeros on every connection, not
+    // only during an erasure: a ticket purged from the trash, a pruned
+    // audit entry or a merged full-text segment leaves no readable bytes in
+    // free pages, so an erasure only has to prove the pages it rewrites.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     Ok(conn)
 }

@@ -135,6 +135,13 @@ fn erasure_leaves_no_byte_of_the_address_and_keeps_the_other_customer() {
     assert_eq!(report["clean"], true, "{report}");
     assert_eq!(report["residue"], json!([]));
     assert_eq!(report["raw_bytes"], json!({"database": 0, "wal": 0}));
+    // By default the search follows the subject: the pages the erasure
+    // rewrote, and no table, since the eraser wrote every table the audit
+    // log ties to Ada.
+    let verification = &report["verification"];
+    assert_eq!(verification["scope"], "subject", "{report}");
+    assert_eq!(verification["tables_searched"], json!([]), "{report}");
+    assert!(verification["pages_searched"].as_u64().unwrap() > 0);
     assert_eq!(
         report["plugins"][0]["items_removed"], 4,
         "2 tickets, the customer record, 1 anonymised mention: {report}"
@@ -186,17 +193,19 @@ fn erasing_a_subject_the_site_never_saw_is_a_clean_no_op() {
 #[test]
 fn a_dry_run_reports_and_changes_nothing() {
     let site = two_customers();
-    let report = site
-        .run(&[
+    let dry_run = |extra: &[&str]| {
+        let mut args = vec![
             "--json",
             "privacy",
             "erase",
             "--email",
             "ada@example.com",
             "--dry-run",
-        ])
-        .ok()
-        .json();
+        ];
+        args.extend(extra);
+        site.run(&args).ok().json()
+    };
+    let report = dry_run(&[]);
     assert_eq!(report["dry_run"], true);
     assert!(
         report["plugins"][0]["messages"][0]
@@ -205,12 +214,73 @@ fn a_dry_run_reports_and_changes_nothing() {
             .contains("would delete 2 ticket(s)"),
         "{report}"
     );
+    // Where Ada's data went, from the audit log, without searching rows.
+    let awaiting = report["verification"]["tables_awaiting_erasure"]
+        .as_array()
+        .unwrap();
+    for table in [
+        "tickets__customers",
+        "tickets__tickets",
+        "tickets__messages",
+    ] {
+        assert!(awaiting.contains(&json!(table)), "{table}: {report}");
+    }
+    assert_eq!(report["verification"]["tables_searched"], json!([]));
+    let full = dry_run(&["--full-scan"]);
     assert!(
-        !report["residue"].as_array().unwrap().is_empty(),
-        "everything is still there"
+        !full["residue"].as_array().unwrap().is_empty(),
+        "everything is still there: {full}"
     );
     assert_eq!(site.count("tickets__tickets"), 3);
     assert_eq!(site.count("tickets__customers"), 2);
+}
+
+#[test]
+fn data_put_in_behind_the_hosts_back_is_found_by_the_full_scan_only() {
+    let site = two_customers();
+    // Written with SQL outside the host: no audit entry ties the table to
+    // Ada, and the erasure does not rewrite its page.
+    site.sqlite()
+        .execute_batch(
+            "CREATE TABLE tickets__imported (note TEXT);
+             INSERT INTO tickets__imported VALUES ('from the old helpdesk: ada@example.com');",
+        )
+        .unwrap();
+    let report = erase(&site, "ada@example.com");
+    assert_eq!(report["clean"], true, "{report}");
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("--full-scan searches the whole file"),
+        "the summary says what was not searched: {report}"
+    );
+    let full = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "ada@example.com",
+            "--full-scan",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(full["clean"], false, "{full}");
+    assert_eq!(full["verification"]["scope"], "full");
+    assert_eq!(
+        full["residue"],
+        json!([{"plugin": "tickets", "table": "tickets__imported", "column": "note",
+            "rows": 1, "declared": false}])
+    );
+    assert_eq!(full["raw_bytes"]["database"], 1, "{full}");
+    assert!(
+        full["verification"]["tables_searched"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("tickets__customers"))
+    );
 }
 
 #[test]
@@ -235,6 +305,11 @@ fn an_eraser_that_forgets_a_table_is_caught_by_the_residue_scan() {
         report["residue"],
         json!([{"plugin": "leaky", "table": "leaky__notes", "column": "email", "rows": 1,
             "declared": true}])
+    );
+    assert_eq!(
+        report["verification"]["tables_searched"],
+        json!(["leaky__notes"]),
+        "the audit log shows leaky.add wrote both tables and the eraser only one: {report}"
     );
     assert!(
         report["summary"]
