@@ -70,10 +70,9 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The statements `append` runs. They are prepared once per connection and
-/// cached, also on plugins' connections, so each carries a random tag no
-/// plugin can know: a plugin sending the same text would otherwise be
-/// handed the host's cached, already authorized statement.
+/// The statements `append` runs, prepared once per connection and cached,
+/// also on plugins' connections: each carries the host's tag
+/// ([`crate::store::plugin_db::host_tag`]).
 struct AppendSql {
     head: String,
     insert: String,
@@ -83,13 +82,7 @@ struct AppendSql {
 fn append_sql() -> &'static AppendSql {
     static SQL: std::sync::OnceLock<AppendSql> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
-        let mut nonce = [0u8; 16];
-        // Without randomness, fall back to the address of this static: the
-        // tag is only needed to be unguessable from inside the sandbox.
-        if getrandom::fill(&mut nonce).is_err() {
-            nonce[..8].copy_from_slice(&(&SQL as *const _ as u64).to_le_bytes());
-        }
-        let tag = format!("/* wasmdesk host {} */ ", hex(&nonce));
+        let tag = crate::store::plugin_db::host_tag();
         AppendSql {
             head: format!(
                 "{tag}SELECT seq, hash, at FROM wasmdesk__audit ORDER BY seq DESC LIMIT 1"

@@ -2,6 +2,7 @@
 //! one entry point for callers (CLI, bridge): lifecycle and plugin calls.
 
 mod hooks;
+mod registry_cache;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,7 @@ pub struct Site {
     runtime: Runtime,
     loaded: HashMap<String, Loaded>,
     plugin_dbs: HashMap<String, PluginDb>,
+    registry: registry_cache::RegistryCache,
     /// The site's secret: keys the pseudonyms of data subjects.
     site_key: std::sync::Arc<[u8]>,
     /// Who is acting, for the audit log.
@@ -194,6 +196,7 @@ impl Site {
             runtime,
             loaded: HashMap::new(),
             plugin_dbs: HashMap::new(),
+            registry: Default::default(),
             site_key,
             actor: Actor::host(),
             audit_calls: true,
@@ -725,7 +728,7 @@ impl Site {
 
     /// An enabled plugin whose file is the approved one, loaded.
     pub(crate) fn ready(&mut self, id: &str) -> Result<(records::Record, Rc<LoadedPlugin>), Error> {
-        let record = records::get(&self.db, id)?;
+        let record = self.registry.get(&self.db, id)?.record.clone();
         let Some(record) = record.filter(|r| r.enabled) else {
             let entry = self.inspect(id).map_err(|e| match e {
                 Error::UnknownPlugin { .. } => Error::UnknownOp(format!("{e}")),
@@ -771,11 +774,12 @@ impl Site {
         // The grants in force, unless the caller runs it with others (setup
         // runs with the grants about to be approved).
         let started = Instant::now();
+        let registered = self.registry.get(&self.db, id)?;
         let grants = match options.grants {
             Some(grants) => grants,
-            None => grants::list(&self.db, id)?,
+            None => registered.grants.clone(),
         };
-        let mut limits = records::limits(&self.db, id)?;
+        let mut limits = registered.limits;
         limits.deadline_ms = limits.deadline_ms.max(options.min_deadline_ms);
         let access = options.access;
         let deadline = Instant::now() + limits.deadline();

@@ -87,6 +87,12 @@ struct CallState {
     /// The first denial: it dooms the whole call.
     denial: Option<Denial>,
     deadline_hit: bool,
+    /// Between `begin_call` and `finish_call`.
+    in_call: bool,
+    access: Option<CallAccess>,
+    /// The call's transaction, begun by its first statement: a call that
+    /// never touches the store (a pure filter, a trivial command) costs
+    /// SQLite nothing.
     in_transaction: bool,
     usage: CallUsage,
 }
@@ -123,7 +129,8 @@ impl PluginDb {
         self.auth.lock().policy.clone()
     }
 
-    /// Start a call: bring the grants up to date and open its transaction.
+    /// Start a call: bring the grants up to date; its transaction begins
+    /// with its first statement.
     pub fn begin_call(
         &mut self,
         grants: Grants,
@@ -142,29 +149,39 @@ impl PluginDb {
         }
         self.call = CallState {
             result_cap,
+            in_call: true,
+            access: Some(access),
             ..CallState::default()
         };
-        self.auth.lock().touched.clear();
+        {
+            let mut auth = self.auth.lock();
+            auth.touched.clear();
+            auth.read_only = access == CallAccess::ReadOnly;
+        }
+        self.set_deadline(Some(deadline));
+        Ok(())
+    }
+
+    /// Begin the call's transaction, once, before its first statement.
+    fn open_transaction(&mut self) -> rusqlite::Result<()> {
+        if self.call.in_transaction {
+            return Ok(());
+        }
         // IMMEDIATE takes the write lock up front, so concurrent writers wait
         // in busy_timeout instead of failing with SQLITE_BUSY on upgrade. A
         // read-only call takes no lock: WAL readers never wait.
-        let begin = match access {
-            CallAccess::ReadWrite => "BEGIN IMMEDIATE",
-            CallAccess::ReadOnly => "BEGIN",
+        let begin = match self.call.access {
+            Some(CallAccess::ReadWrite) => "BEGIN IMMEDIATE",
+            _ => "BEGIN",
         };
         self.host(|c| c.execute_batch(begin))?;
-        self.auth.lock().read_only = access == CallAccess::ReadOnly;
         self.call.in_transaction = true;
         let unowned = self.host(|c| {
-            let mut stmt = c.prepare(
-                "SELECT lower(name) FROM main.sqlite_schema \
-                 WHERE type IN ('table', 'view') AND instr(name, '__') < 2 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-            )?;
+            let mut stmt = c.prepare_cached(unowned_tables_sql())?;
             let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
             names.collect::<rusqlite::Result<std::collections::HashSet<String>>>()
         })?;
         self.auth.lock().unowned_tables = unowned;
-        self.set_deadline(Some(deadline));
         Ok(())
     }
 
@@ -173,11 +190,13 @@ impl PluginDb {
     pub fn finish_call(&mut self, commit: bool) -> Result<bool, StoreError> {
         self.set_deadline(None);
         self.auth.lock().read_only = false;
+        let was_in_call = std::mem::take(&mut self.call.in_call);
+        let commit = commit && self.call.denial.is_none() && !self.call.deadline_hit;
         if !self.call.in_transaction {
-            return Ok(false);
+            // Nothing to commit: the call never touched the store.
+            return Ok(commit && was_in_call);
         }
         self.call.in_transaction = false;
-        let commit = commit && self.call.denial.is_none() && !self.call.deadline_hit;
         let sql = if commit { "COMMIT" } else { "ROLLBACK" };
         match self.host(|c| c.execute_batch(sql)) {
             Ok(()) => Ok(commit),
@@ -216,7 +235,7 @@ impl PluginDb {
 
     /// Run one plugin statement under the plugin's policy.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult, wit::StoreError> {
-        if !self.call.in_transaction {
+        if !self.call.in_call {
             return Err(wit::StoreError::Sql(
                 "the store is only open during a command, hook or privacy call".into(),
             ));
@@ -224,6 +243,9 @@ impl PluginDb {
         if self.deadline_passed() {
             self.call.deadline_hit = true;
             return Err(deadline_error());
+        }
+        if let Err(e) = self.open_transaction() {
+            return Err(self.step_error(e));
         }
         let (changes_schema, tables) = self.prepare_checked(sql)?;
         let before = if changes_schema {
@@ -541,6 +563,37 @@ impl PluginDb {
             .unwrap_or_else(|p| p.into_inner())
             .is_some_and(|d| Instant::now() >= d)
     }
+}
+
+/// A comment that starts every statement the host caches on a plugin's
+/// connection: rusqlite's statement cache is keyed by the SQL text, so a
+/// plugin sending the host's exact text would otherwise be handed the
+/// host's cached statement, authorized under the host's bypass. The tag
+/// is random per process, so no plugin can know it.
+pub fn host_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let mut nonce = [0u8; 16];
+        // Without randomness, fall back to the address of this static: the
+        // tag is only needed to be unguessable from inside the sandbox.
+        if getrandom::fill(&mut nonce).is_err() {
+            nonce[..8].copy_from_slice(&(&TAG as *const _ as u64).to_le_bytes());
+        }
+        let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        format!("/* wasmdesk host {hex} */ ")
+    })
+}
+
+/// Tables and views outside every plugin namespace (no `__` in the name).
+fn unowned_tables_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "{}SELECT lower(name) FROM main.sqlite_schema \
+             WHERE type IN ('table', 'view') AND instr(name, '__') < 2 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+            host_tag()
+        )
+    })
 }
 
 fn deadline_error() -> wit::StoreError {

@@ -285,3 +285,51 @@ fn a_revoke_takes_effect_in_a_long_running_host() {
         "{error}"
     );
 }
+
+/// A bridge keeps what it read of the registry between calls; a grant
+/// revoked or a plugin disabled from another process must still count
+/// from the very next call.
+#[test]
+fn a_running_bridge_obeys_a_revoke_and_a_disable_made_by_another_process() {
+    use std::io::{BufRead, BufReader, Write};
+    let site = site();
+    site.run(&["plugin", "grant", "probe", "read:notes__notes"])
+        .ok();
+    let mut bridge = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+        .arg("--site")
+        .arg(&site.root)
+        .arg("bridge")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the bridge");
+    let mut stdin = bridge.stdin.take().unwrap();
+    let mut stdout = BufReader::new(bridge.stdout.take().unwrap());
+    let mut ask = |id: u32| -> serde_json::Value {
+        let request = json!({"id": id, "op": "probe.exec",
+                             "args": {"sql": "SELECT text FROM notes__notes"}});
+        writeln!(stdin, "{request}").unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap()
+    };
+    // Twice, so the second call is answered from what the first read.
+    assert_eq!(ask(1)["result"]["rows"], json!([["secret"]]));
+    assert_eq!(ask(2)["result"]["rows"], json!([["secret"]]));
+    site.run(&["plugin", "revoke", "probe", "read:notes__notes"])
+        .ok();
+    let denied = ask(3);
+    assert_eq!(denied["error"]["code"], "capability_denied", "{denied}");
+    site.run(&["plugin", "disable", "probe"]).ok();
+    let disabled = ask(4);
+    assert_eq!(disabled["error"]["code"], "unknown_op", "{disabled}");
+    assert!(
+        disabled["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("disabled"),
+        "{disabled}"
+    );
+    drop(stdin);
+    assert!(bridge.wait().unwrap().success());
+}
