@@ -7,6 +7,13 @@
 //!                                            the tickets plugin enabled)
 //!        wasmdesk-bench bridge SITE   (`wasmdesk bridge` with the audit log
 //!                                      off: the baseline for a cold call)
+//!        wasmdesk-bench resubject SITE TICKETS   (write the subject's 20
+//!                                      tickets again after an erasure)
+//!        wasmdesk-bench repeat SITE PLUGIN COMMAND ARGS TIMES   (one call
+//!                                      over and over, for a profiler)
+//!        wasmdesk-bench hooks SITE_WITHOUT SITE_WITH ROUNDS   (tickets.create
+//!                                      without and with hook plugins; a
+//!                                      trivial call against tickets.get)
 
 use std::time::{Duration, Instant};
 
@@ -32,11 +39,41 @@ fn main() -> Result<()> {
         return Ok(());
     }
     if let [mode, site, tickets] = args.as_slice()
+        && mode == "resubject"
+    {
+        let conn = rusqlite::Connection::open(std::path::Path::new(site).join("site.db"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        return Ok(seed::write_subject(
+            &conn,
+            tickets.parse().context("TICKETS")?,
+            now_ms()?,
+        )?);
+    }
+    if let [mode, site, tickets] = args.as_slice()
         && mode == "seed"
     {
         return seed_site(
             std::path::Path::new(site),
             tickets.parse().context("TICKETS")?,
+        );
+    }
+    if let [mode, site, plugin, command, call_args, times] = args.as_slice()
+        && mode == "repeat"
+    {
+        // For a profiler: `perf record wasmdesk-bench repeat ...`.
+        let mut site = Site::open(std::path::Path::new(site))?;
+        for _ in 0..times.parse::<u32>().context("TIMES")? {
+            site.call(plugin, command, call_args)?;
+        }
+        return Ok(());
+    }
+    if let [mode, without, with, rounds] = args.as_slice()
+        && mode == "hooks"
+    {
+        return hook_cost(
+            std::path::Path::new(without),
+            std::path::Path::new(with),
+            rounds.parse().context("ROUNDS")?,
         );
     }
     let [site, tickets, rounds] = args.as_slice() else {
@@ -156,36 +193,14 @@ fn native_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()
         ("tickets.get", &plugin_get as Plugin, &native_get as Native),
         ("tickets.create", &plugin_create, &native_create),
     ] {
-        for i in 0..BATCH {
-            plugin(&mut site, i)?;
-            native(i)?;
-        }
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for round in 0..rounds as u32 {
-            let start = round * BATCH;
-            let run_native = |theirs: &mut Vec<Duration>| -> Result<()> {
-                let started = Instant::now();
-                for i in start..start + BATCH {
-                    native(i)?;
-                }
-                theirs.push(started.elapsed() / BATCH);
-                Ok(())
-            };
-            if round % 2 == 1 {
-                run_native(&mut theirs)?;
-            }
-            ours.push(batch(&mut site, start, plugin)?);
-            if round % 2 == 0 {
-                run_native(&mut theirs)?;
-            }
-        }
+        let (ours, theirs) = paired(rounds, &mut |i| plugin(&mut site, i), &mut |i| native(i))?;
         println!(
             "{}",
             json!({
                 "measure": "native",
                 "command": name,
-                "plugin_ns": median(ours).as_nanos() as u64,
-                "native_ns": median(theirs).as_nanos() as u64,
+                "plugin_ns": ours.as_nanos() as u64,
+                "native_ns": theirs.as_nanos() as u64,
             })
         );
     }
@@ -218,30 +233,16 @@ fn audit_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()>
         ("tickets.get", &get as &dyn Fn(&mut Site, u32) -> Result<()>),
         ("tickets.note", &reply),
     ] {
-        // Warm both: compiled component, connections, statement caches.
-        for i in 0..BATCH {
-            op(&mut audited, i)?;
-            op(&mut unaudited, i)?;
-        }
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        for round in 0..rounds as u32 {
-            // Alternate which goes first, so drift favours neither.
-            let start = round * BATCH;
-            if round % 2 == 0 {
-                with.push(batch(&mut audited, start, op)?);
-                without.push(batch(&mut unaudited, start, op)?);
-            } else {
-                without.push(batch(&mut unaudited, start, op)?);
-                with.push(batch(&mut audited, start, op)?);
-            }
-        }
+        let (with, without) = paired(rounds, &mut |i| op(&mut audited, i), &mut |i| {
+            op(&mut unaudited, i)
+        })?;
         println!(
             "{}",
             json!({
                 "measure": "audit",
                 "command": name,
-                "audited_ns": median(with).as_nanos() as u64,
-                "unaudited_ns": median(without).as_nanos() as u64,
+                "audited_ns": with.as_nanos() as u64,
+                "unaudited_ns": without.as_nanos() as u64,
             })
         );
     }
@@ -261,9 +262,7 @@ fn seed_site(root: &std::path::Path, total: i64) -> Result<()> {
     if existing > 0 {
         bail!("the site already has {existing} tickets: seed a fresh site");
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as i64;
+    let now = now_ms()?;
     let started = Instant::now();
     let chunk = 10_000;
     let mut from = 1;
@@ -284,17 +283,86 @@ fn seed_site(root: &std::path::Path, total: i64) -> Result<()> {
     Ok(())
 }
 
-/// Mean time per call over one batch.
-fn batch(
-    site: &mut Site,
-    start: u32,
-    op: &dyn Fn(&mut Site, u32) -> Result<()>,
-) -> Result<Duration> {
-    let started = Instant::now();
-    for i in start..start + BATCH {
-        op(site, i)?;
+fn now_ms() -> Result<i64> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64)
+}
+
+/// Median time per call of `a` and of `b`, after a warm-up batch of each
+/// (compiled components, connections, statement caches), in batches of
+/// [`BATCH`] calls that alternate which goes first, so drift favours
+/// neither. Both get the same call numbers.
+fn paired(
+    rounds: usize,
+    a: &mut dyn FnMut(u32) -> Result<()>,
+    b: &mut dyn FnMut(u32) -> Result<()>,
+) -> Result<(Duration, Duration)> {
+    fn batch(start: u32, op: &mut dyn FnMut(u32) -> Result<()>) -> Result<Duration> {
+        let started = Instant::now();
+        for i in start..start + BATCH {
+            op(i)?;
+        }
+        Ok(started.elapsed() / BATCH)
     }
-    Ok(started.elapsed() / BATCH)
+    batch(0, a)?;
+    batch(0, b)?;
+    let (mut a_times, mut b_times) = (Vec::new(), Vec::new());
+    for round in 1..=rounds as u32 {
+        let start = round * BATCH;
+        if round % 2 == 0 {
+            a_times.push(batch(start, a)?);
+            b_times.push(batch(start, b)?);
+        } else {
+            b_times.push(batch(start, b)?);
+            a_times.push(batch(start, a)?);
+        }
+    }
+    Ok((median(a_times), median(b_times)))
+}
+
+/// What action and filter plugins add to `tickets.create`: the same
+/// creations on a site without hook plugins and on one with them; then a
+/// trivial call (a fresh instance answering `ping`, no SQL) against a warm
+/// `tickets.get`, on the site with them.
+fn hook_cost(without: &std::path::Path, with: &std::path::Path, rounds: usize) -> Result<()> {
+    let mut plain = Site::open(without)?;
+    let mut hooked = Site::open(with)?;
+    let create = |site: &mut Site, i: u32| -> Result<()> {
+        // Trailing spaces for the filters to trim.
+        let args = json!({"email": format!("hooks{}@example.com", i % 500),
+                          "subject": format!("Bench order {i}"), "body": format!("Order {i} is late.   ")});
+        site.call("tickets", "create", &args.to_string())?;
+        Ok(())
+    };
+    let (with_hooks, without_hooks) = paired(rounds, &mut |i| create(&mut hooked, i), &mut |i| {
+        create(&mut plain, i)
+    })?;
+    println!(
+        "{}",
+        json!({"measure": "hooks", "with_ns": with_hooks.as_nanos() as u64,
+               "without_ns": without_hooks.as_nanos() as u64})
+    );
+    let site = std::cell::RefCell::new(hooked);
+    let (ping, get) = paired(
+        rounds,
+        &mut |_| {
+            site.borrow_mut().call("hook-filter-1", "ping", "{}")?;
+            Ok(())
+        },
+        &mut |i| {
+            let id = 1 + i % 1000;
+            site.borrow_mut()
+                .call("tickets", "get", &format!("{{\"id\":{id}}}"))?;
+            Ok(())
+        },
+    )?;
+    println!(
+        "{}",
+        json!({"measure": "trivial", "ping_ns": ping.as_nanos() as u64,
+               "get_ns": get.as_nanos() as u64})
+    );
+    Ok(())
 }
 
 fn median(mut times: Vec<Duration>) -> Duration {

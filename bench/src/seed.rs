@@ -241,6 +241,25 @@ pub fn write_sql(
     total: i64,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
+    write_tickets(conn, from..=to, total, now_ms)
+}
+
+/// Write [`SUBJECT`]'s tickets again (after an erasure, for the next run).
+pub fn write_subject(conn: &Connection, total: i64, now_ms: i64) -> rusqlite::Result<()> {
+    write_tickets(
+        conn,
+        (1..=total).filter(|&id| subjects_ticket(id, total)),
+        total,
+        now_ms,
+    )
+}
+
+fn write_tickets(
+    conn: &Connection,
+    ids: impl Iterator<Item = i64>,
+    total: i64,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
     {
         let mut customer = tx.prepare_cached(
@@ -266,7 +285,7 @@ pub fn write_sql(
         let mut tag = tx.prepare_cached(
             "INSERT OR IGNORE INTO tickets__tags (ticket_id, tag) VALUES (?1, ?2)",
         )?;
-        for id in from..=to {
+        for id in ids {
             let t = ticket(id, total, now_ms);
             let hour = 3_600_000;
             let updated_at = t.created_at + hour * t.steps.len() as i64;
