@@ -69,6 +69,10 @@ fn pooling() -> PoolingAllocationConfig {
         .total_memories(POOL_INSTANCES * 2)
         .total_tables(POOL_INSTANCES * 8)
         .max_memories_per_module(2)
+        // Calls are synchronous (no fibers): the default 1000 async stacks,
+        // each with its guard page set up by mprotect, cost every cold
+        // process milliseconds.
+        .total_stacks(0)
         .max_memory_size(Limits::MAX.memory_bytes());
     pool
 }
