@@ -138,7 +138,7 @@ pub fn run(root: &Path, dist: &Path, args: &[String]) -> Result<()> {
     let memory = memory::render(&memory::rows(dist, &site, tickets, &request, &sql, &sites)?);
     let table = render(&rows);
     println!("{table}\n{memory}");
-    write_doc(root, &table, &memory, tickets, runs)
+    write_doc(root, &table, &memory, &missed(&rows), tickets, runs)
 }
 
 /// The in-process measurements (`bench/`): warm calls with the audit log
@@ -366,6 +366,33 @@ fn render(rows: &[Row]) -> String {
     out
 }
 
+/// The rows of this run that missed their target, as a list.
+fn missed(rows: &[Row]) -> String {
+    let lines: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let ratio = r.ours.as_secs_f64() / r.baseline.as_secs_f64();
+            match r.target {
+                Target::Within(x) if ratio > x => {
+                    Some(format!("- {}: {ratio:.2}x, target {x:.1}x", r.path))
+                }
+                Target::Under(limit) if r.ours >= limit => Some(format!(
+                    "- {}: {}, target under {}",
+                    r.path,
+                    time(r.ours),
+                    time(limit)
+                )),
+                _ => None,
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        "Every row met its target in this run.".into()
+    } else {
+        format!("In this run:\n\n{}", lines.join("\n"))
+    }
+}
+
 /// `4.40 ms`, or `85.3 µs` below a millisecond.
 fn time(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1e3;
@@ -376,7 +403,14 @@ fn time(d: Duration) -> String {
     }
 }
 
-fn write_doc(root: &Path, table: &str, memory: &str, tickets: usize, runs: usize) -> Result<()> {
+fn write_doc(
+    root: &Path,
+    table: &str,
+    memory: &str,
+    missed: &str,
+    tickets: usize,
+    runs: usize,
+) -> Result<()> {
     let commit = Command::new("git")
         .args(["describe", "--always", "--dirty"])
         .current_dir(root)
@@ -394,58 +428,16 @@ fn write_doc(root: &Path, table: &str, memory: &str, tickets: usize, runs: usize
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let doc = format!(
-        "# Benchmarks\n\n\
-         This page tells site owners and PHP developers what wasmdesk's paths cost. Every row is\n\
-         measured by `cargo xtask bench` against a baseline doing the same work in the same run,\n\
-         so the ratio holds across machines better than the absolute numbers.\n\n\
-         Measured at commit `{commit}` on a {cores}-core {cpu}: median of {runs} runs, wasmdesk and\n\
-         the baseline interleaved, release build, site seeded with {tickets} tickets by\n\
-         `cargo xtask seed` (threads, notes, tags, assignees, attachments; the tickets plugin's\n\
-         own SQL, which a test checks against what the plugin writes).\n\n\
-         {table}\n\
-         ## Memory\n\n\
-         Peak resident memory of one process (`ru_maxrss`, from `wait4`), median of 5.\n\n\
-         {memory}\n\
-         ## How the cold call is measured\n\n\
-         Each run starts a new `wasmdesk bridge` process, writes one `tickets.get` request, closes\n\
-         stdin and waits for the process to exit, as a PHP worker that spawns one process per\n\
-         request would. The compiled plugin is already in `SITE/cache/components` (the first call\n\
-         after installing a plugin compiles it once). The baseline starts a `sqlite3` process that\n\
-         runs the four queries `tickets.get` runs, on the same database file.\n\n\
-         ## What the audit log costs\n\n\
-         Every plugin call is recorded in the audit log (docs/audit.md). The audit rows compare\n\
-         the same work with recording on and off in the same run: in one process, two `Site`s on\n\
-         the same database, one switched off with `Site::unaudited_for_benchmarks` (a hook for\n\
-         this bench only; the CLI and the bridge cannot turn the log off), batches of 50 calls\n\
-         alternating; for the cold call, `wasmdesk-bench bridge` (the same library, the log\n\
-         off) interleaved with `wasmdesk bridge`. Recording costs the authorizer's table list\n\
-         (kept per prepared statement), row counts, the keyed hashes of the addresses that\n\
-         crossed the store boundary, and one row plus one index row per subject. A call that\n\
-         writes appends its entry in its own transaction; a call that only reads (a get, a\n\
-         list, a filter) shares a transaction with the next write or with up to 63 other reads,\n\
-         at most 250 ms later, and always before the bridge answers. The warm `tickets.note`\n\
-         row varies by about 15% between runs (the full-text index merges at different times),\n\
-         so a ratio below 1 there is noise.\n\n\
-         A cold process used to leave the WAL's checkpoint to the last connection closing,\n\
-         which paid two fsyncs; and one that opens the database alone rebuilds the WAL's index\n\
-         from the whole WAL and counts every frame as not yet checkpointed. With an audit entry\n\
-         written by every process, both would cost every PHP request a few milliseconds, so\n\
-         connections skip the checkpoint on close and the site empties the WAL\n\
-         (`wal_checkpoint(TRUNCATE)`) when it passes 1 MiB: one process in about sixty pays it.\n\n\
-         ## Targets missed, and what would close them\n\n\
-         A warm `tickets.get` costs several times the same four queries run natively: each call\n\
-         instantiates a fresh component (a new store, WASI context and linear memory), crosses\n\
-         the component boundary once per statement with typed rows, and builds the JSON\n\
-         answer in the guest; the queries themselves are a small part. Not yet profiled; the\n\
-         candidates are the pooling allocator (a brief try was inconclusive in this VM's\n\
-         noise), a cheaper per-call WASI context, and fewer boundary crossings per command.\n\
-         `tickets.create` is within target because its writes (and the full-text index)\n\
-         dominate both sides. Erasing a subject on a large site is bounded by the residue\n\
-         scan of the whole file (docs/scaling.md).\n\n\
-         Run `cargo xtask bench --quick` for a shorter run ({quick_tickets} tickets, 15 runs).\n",
-        quick_tickets = 1_000
-    );
+    let doc = include_str!("page.md")
+        .replace("{commit}", &commit)
+        .replace("{cores}", &cores.to_string())
+        .replace("{cpu}", &cpu)
+        .replace("{runs}", &runs.to_string())
+        .replace("{tickets}", &tickets.to_string())
+        .replace("{table}", table)
+        .replace("{memory}", memory)
+        .replace("{missed}", missed)
+        .replace("{quick_tickets}", "1000");
     std::fs::write(root.join("docs/benchmarks.md"), doc)?;
     eprintln!("xtask: wrote docs/benchmarks.md");
     Ok(())
