@@ -272,7 +272,8 @@ fn subject_scale(
     let (small_mb, large_mb) = (megabytes(small_site)?, megabytes(&large_site)?);
     let [small_scans, large_scans] = scans;
     let per_mb = |times: Vec<Duration>, mb: f64| median(times).div_f64(mb);
-    Ok(vec![
+    let mut rows = list_scale(dist, [small_site, &large_site], [small, large], runs)?;
+    rows.extend([
         row("cold `privacy export`", exports),
         row(
             "cold `privacy erase --dry-run` (the erasers, counting; the audit log's tables for the subject)",
@@ -291,7 +292,63 @@ fn subject_scale(
             baseline: per_mb(small_scans, small_mb),
             target: Target::Within(1.5),
         },
-    ])
+    ]);
+    Ok(rows)
+}
+
+/// `tickets.list` with filters and a page in the middle of the site, in a
+/// cold bridge process, on the two sites: a page costs the same however
+/// many tickets there are.
+fn list_scale(
+    dist: &Path,
+    sites: [&Path; 2],
+    tickets: [usize; 2],
+    runs: usize,
+) -> Result<Vec<Row>> {
+    let bin = dist.join("wasmdesk");
+    let lists = [
+        (
+            "status `open`, 50 per page, the page starting halfway through the site",
+            "{\"status\":\"open\",\"limit\":50,\"cursor\":HALF}",
+        ),
+        (
+            "tag `refund` and status `open`, first page",
+            "{\"tag\":\"refund\",\"status\":\"open\",\"limit\":50}",
+        ),
+        (
+            "full text `charged twice`, first page",
+            "{\"text\":\"charged twice\",\"limit\":50}",
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (what, args) in lists {
+        let mut times = [Vec::new(), Vec::new()];
+        for run in 0..runs.max(10) {
+            for turn in 0..2 {
+                let i = (run + turn) % 2;
+                let args = args.replace("HALF", &(tickets[i] / 2).to_string());
+                let request = format!("{{\"id\":1,\"op\":\"tickets.list\",\"args\":{args}}}\n");
+                let started = Instant::now();
+                let answer = cold_bridge(&bin, sites[i], &request)?;
+                times[i].push(started.elapsed());
+                if !answer.contains("\"tickets\":[{") {
+                    bail!("tickets.list {args} found nothing: {answer}");
+                }
+            }
+        }
+        let [small_times, large_times] = times;
+        rows.push(Row {
+            path: format!(
+                "cold `tickets.list` ({what}) on a {}-ticket site",
+                tickets[1]
+            ),
+            ours: median(large_times),
+            baseline_name: format!("the same on a {}-ticket site", tickets[0]),
+            baseline: median(small_times),
+            target: Target::Within(1.5),
+        });
+    }
+    Ok(rows)
 }
 
 fn spawn_bridge(bin: &Path, site: &Path) -> Result<std::process::Child> {
