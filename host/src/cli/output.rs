@@ -60,6 +60,9 @@ pub fn plugin_details(p: &PluginEntry) -> String {
     if let Some(sha) = &p.sha256 {
         out.push_str(&format!("  sha256: {sha}\n"));
     }
+    if let Some(contract) = &p.contract {
+        out.push_str(&format!("  built against: wasmdesk:plugin@{contract}\n"));
+    }
     if !p.exports.is_empty() {
         out.push_str(&format!("  exports: {}\n", p.exports.join(", ")));
     }

@@ -52,6 +52,9 @@ pub struct PluginEntry {
     pub manifest: Option<Manifest>,
     /// The contract interfaces the component exports.
     pub exports: Vec<&'static str>,
+    /// The contract version it was built against (`1.0.0`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
     pub grants: Vec<Capability>,
     pub limits: Limits,
 }

@@ -1,4 +1,4 @@
-//! Rust types and traits generated from `wit/` (package wasmdesk:plugin@0.1.0).
+//! Rust types and traits generated from `wit/` (package wasmdesk:plugin@1.1.0).
 
 wasmtime::component::bindgen!({
     path: "../wit",

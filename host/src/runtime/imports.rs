@@ -56,4 +56,11 @@ impl clock::Host for HostState {
     fn now_ms(&mut self) -> i64 {
         crate::now_ms()
     }
+
+    fn today(&mut self) -> String {
+        jiff::tz::Offset::UTC
+            .to_datetime(jiff::Timestamp::now())
+            .date()
+            .to_string()
+    }
 }

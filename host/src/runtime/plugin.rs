@@ -8,8 +8,10 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use super::bindings::{commands, hooks, lifecycle, manifest, privacy};
 use super::state::HostState;
 
-/// The contract versions this host speaks, as `major.minor`.
-pub const CONTRACT: &str = "0.1";
+/// The contract this host speaks (wit/plugin.wit): plugins built against
+/// `CONTRACT_MAJOR`.0 up to `CONTRACT_MAJOR`.`CONTRACT_MINOR` run.
+pub const CONTRACT_MAJOR: u64 = 1;
+pub const CONTRACT_MINOR: u64 = 1;
 const PACKAGE: &str = "wasmdesk:plugin/";
 
 /// A compiled plugin, linked and ready to instantiate once per call.
@@ -17,6 +19,9 @@ pub struct LoadedPlugin {
     pub sha256: String,
     pub pre: InstancePre<HostState>,
     pub exports: Exports,
+    /// The contract version the component was built against (the newest
+    /// among the versions of the contract interfaces it imports and exports).
+    pub contract: String,
 }
 
 /// Which of the contract's interfaces the component exports.
@@ -60,11 +65,12 @@ pub enum LoadError {
     #[error("not a valid WebAssembly component: {0}")]
     Invalid(String),
     #[error(
-        "built against {found}; this host speaks wasmdesk:plugin@{CONTRACT}.x: rebuild the plugin against this contract"
+        "built against wasmdesk:plugin@{found}; this host speaks wasmdesk:plugin@{CONTRACT_MAJOR}.0 to \
+         {CONTRACT_MAJOR}.{CONTRACT_MINOR}: {fix}"
     )]
-    UnsupportedContract { found: String },
+    UnsupportedContract { found: String, fix: &'static str },
     #[error(
-        "exports no wasmdesk:plugin/manifest@{CONTRACT}.x: every plugin must export the manifest \
+        "exports no wasmdesk:plugin/manifest@{CONTRACT_MAJOR}.x: every plugin must export the manifest \
          interface (include the world wasmdesk:plugin/base)"
     )]
     NoManifest,
@@ -89,7 +95,7 @@ pub fn load(
     }
     let component = crate::engine::cache::load(cache_dir, engine, wasm, sha256)
         .map_err(|e| LoadError::Invalid(first_line(&e)))?;
-    check_contract(engine, &component)?;
+    let contract = check_contract(engine, &component)?;
     let pre = linker
         .instantiate_pre(&component)
         .map_err(|e| LoadError::Link(first_line(&e)))?;
@@ -104,33 +110,73 @@ pub fn load(
         sha256: sha256.to_string(),
         pre,
         exports,
+        contract,
     })
 }
 
-/// Refuse components built against a contract version this host does not
-/// speak, naming the version they target.
-fn check_contract(engine: &Engine, component: &Component) -> Result<(), LoadError> {
+/// The contract version a component was built against, read from the
+/// names of the contract interfaces it imports and exports
+/// (`wasmdesk:plugin/store@1.0.0`); refused, naming both versions, when this
+/// host does not speak it. A component that names none (no manifest) is
+/// left to the manifest check.
+fn check_contract(engine: &Engine, component: &Component) -> Result<String, LoadError> {
     let ty = component.component_type();
-    let mut found = None;
-    for (name, item) in ty.exports(engine) {
-        if !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
-            continue;
-        }
-        let Some(rest) = name.strip_prefix(PACKAGE) else {
-            continue;
+    let mut newest: Option<(u64, u64, u64, String)> = None;
+    let exported = ty
+        .exports(engine)
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+        .map(|(name, _)| name.to_string());
+    let imported = ty
+        .imports(engine)
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+        .map(|(name, _)| name.to_string());
+    let names: Vec<String> = exported
+        .chain(imported)
+        .filter_map(|name| name.strip_prefix(PACKAGE).map(str::to_string))
+        .collect();
+    for rest in names {
+        let text = rest
+            .split_once('@')
+            .map(|(_, v)| v)
+            .unwrap_or("")
+            .to_string();
+        let Some(version) = parse_version(&text) else {
+            return Err(LoadError::UnsupportedContract {
+                found: text,
+                fix: "rebuild the plugin against the contract in this release's wit/",
+            });
         };
-        let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("");
-        let supported = version
-            .strip_prefix(CONTRACT)
-            .is_some_and(|patch| patch.starts_with('.') && !patch[1..].is_empty());
-        if !supported {
-            found = Some(format!("wasmdesk:plugin@{version}"));
+        if newest.as_ref().is_none_or(|n| (n.0, n.1, n.2) < version) {
+            newest = Some((version.0, version.1, version.2, text));
         }
     }
-    match found {
-        Some(found) => Err(LoadError::UnsupportedContract { found }),
-        None => Ok(()),
+    let Some((major, minor, _, text)) = newest else {
+        return Ok(String::new());
+    };
+    if major != CONTRACT_MAJOR {
+        return Err(LoadError::UnsupportedContract {
+            found: text,
+            fix: if major < CONTRACT_MAJOR {
+                "rebuild the plugin against the contract in this release's wit/"
+            } else {
+                "it needs a newer wasmdesk"
+            },
+        });
     }
+    if minor > CONTRACT_MINOR {
+        return Err(LoadError::UnsupportedContract {
+            found: text,
+            fix: "it needs a newer wasmdesk (or rebuild it against this release's wit/)",
+        });
+    }
+    Ok(text)
+}
+
+/// `major.minor.patch`, without pre-release or build parts.
+fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = text.split('.').map(|p| p.parse::<u64>().ok());
+    let version = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(version)
 }
 
 fn first_line(error: &wasmtime::Error) -> String {

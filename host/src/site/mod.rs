@@ -1011,6 +1011,7 @@ impl Site {
             sha256: None,
             manifest: None,
             exports: vec![],
+            contract: None,
             grants,
             limits,
         };
@@ -1043,6 +1044,7 @@ impl Site {
             }
         };
         entry.exports = plugin.exports.names();
+        entry.contract = Some(plugin.contract.clone()).filter(|c| !c.is_empty());
         let manifest = match &record {
             Some(record) if record.sha256 == sha256 => record.manifest.clone(),
             _ => match self.read_manifest(id, &plugin, limits) {

@@ -139,6 +139,7 @@ fn corrupt_and_foreign_files_are_rejected_with_a_reason_while_the_others_keep_wo
     std::fs::write(site.plugin_path("truncated"), truncated).unwrap();
     std::fs::write(site.plugin_path("core"), b"\0asm\x01\0\0\0").unwrap();
     site.install("future");
+    site.install("newer");
     site.install("no-manifest");
     site.install_as("notes", "renamed");
 
@@ -148,7 +149,13 @@ fn corrupt_and_foreign_files_are_rejected_with_a_reason_while_the_others_keep_wo
         ("core", "a core WebAssembly module, not a component"),
         (
             "future",
-            "built against wasmdesk:plugin@1.0.0; this host speaks wasmdesk:plugin@0.1.x",
+            "built against wasmdesk:plugin@2.0.0; this host speaks wasmdesk:plugin@1.0 to 1.1: \
+             it needs a newer wasmdesk",
+        ),
+        (
+            "newer",
+            "built against wasmdesk:plugin@1.2.0; this host speaks wasmdesk:plugin@1.0 to 1.1: \
+             it needs a newer wasmdesk (or rebuild it against this release's wit/)",
         ),
         ("no-manifest", "exports no wasmdesk:plugin/manifest"),
         ("renamed", "rename the file to notes.wasm"),
@@ -177,6 +184,41 @@ fn corrupt_and_foreign_files_are_rejected_with_a_reason_while_the_others_keep_wo
     );
     let human = site.run(&["plugin", "list"]).ok();
     assert!(human.stdout.contains("garbage") && human.stdout.contains("rejected"));
+}
+
+#[test]
+fn a_plugin_built_against_an_older_minor_of_the_contract_still_runs() {
+    // `elder` was built against wasmdesk:plugin@1.0.0 (a frozen copy of the
+    // contract before 1.1.0 added `clock.today`); the host speaks 1.1.
+    let site = TestSite::with(&["elder", "probe"]);
+    let inspect = site
+        .run(&["--json", "plugin", "inspect", "elder"])
+        .ok()
+        .json();
+    assert_eq!(inspect["contract"], "1.0.0", "{inspect}");
+    assert_eq!(inspect["status"], "enabled");
+    let human = site.run(&["plugin", "inspect", "elder"]).ok();
+    assert!(
+        human
+            .stdout
+            .contains("built against: wasmdesk:plugin@1.0.0"),
+        "{human:?}"
+    );
+    site.call("elder.remember", json!({"text": "first"})).ok();
+    let recalled = site.call("elder.recall", json!({})).ok().json();
+    assert_eq!(recalled["texts"], json!(["first"]));
+    // A plugin built against 1.1 gets what 1.1 added.
+    let probe = site
+        .run(&["--json", "plugin", "inspect", "probe"])
+        .ok()
+        .json();
+    assert_eq!(probe["contract"], "1.1.0");
+    let today = site.call("probe.today", json!({})).ok().json();
+    let expected = jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date()
+        .to_string();
+    assert_eq!(today["today"], expected, "{today}");
 }
 
 #[test]

@@ -10,8 +10,8 @@ mod component {
         inline: r#"
             package wasmdesk-plugins:redact;
             world redact {
-                include wasmdesk:plugin/base@0.1.0;
-                export wasmdesk:plugin/hooks@0.1.0;
+                include wasmdesk:plugin/base@1.1.0;
+                export wasmdesk:plugin/hooks@1.1.0;
             }
         "#,
         path: "../../wit",

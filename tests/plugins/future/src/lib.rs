@@ -1,4 +1,4 @@
-//! Test plugin `future`: built against wasmdesk:plugin@1.0.0, which the
+//! Test plugin `future`: built against wasmdesk:plugin@2.0.0, a major the
 //! host does not speak; it must be rejected with the versions named.
 
 wit_bindgen::generate!({ world: "next", path: "wit" });

@@ -5,7 +5,7 @@ wit_bindgen::generate!({
     inline: r#"
         package test:hoarder;
         world hoarder {
-            include wasmdesk:plugin/base@0.1.0;
+            include wasmdesk:plugin/base@1.1.0;
         }
     "#,
     path: "../../../wit",

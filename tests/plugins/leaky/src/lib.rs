@@ -5,10 +5,10 @@ wit_bindgen::generate!({
     inline: r#"
         package test:leaky;
         world leaky {
-            include wasmdesk:plugin/base@0.1.0;
-            export wasmdesk:plugin/lifecycle@0.1.0;
-            export wasmdesk:plugin/commands@0.1.0;
-            export wasmdesk:plugin/privacy@0.1.0;
+            include wasmdesk:plugin/base@1.1.0;
+            export wasmdesk:plugin/lifecycle@1.1.0;
+            export wasmdesk:plugin/commands@1.1.0;
+            export wasmdesk:plugin/privacy@1.1.0;
         }
     "#,
     path: "../../../wit",

@@ -5,8 +5,8 @@ wit_bindgen::generate!({
     inline: r#"
         package test:no-manifest;
         world no-manifest {
-            import wasmdesk:plugin/store@0.1.0;
-            export wasmdesk:plugin/commands@0.1.0;
+            import wasmdesk:plugin/store@1.1.0;
+            export wasmdesk:plugin/commands@1.1.0;
         }
     "#,
     path: "../../../wit",

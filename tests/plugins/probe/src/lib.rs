@@ -5,9 +5,9 @@ wit_bindgen::generate!({
     inline: r#"
         package test:probe;
         world probe {
-            include wasmdesk:plugin/base@0.1.0;
-            export wasmdesk:plugin/lifecycle@0.1.0;
-            export wasmdesk:plugin/commands@0.1.0;
+            include wasmdesk:plugin/base@1.1.0;
+            export wasmdesk:plugin/lifecycle@1.1.0;
+            export wasmdesk:plugin/commands@1.1.0;
         }
     "#,
     path: "../../../wit",
@@ -42,6 +42,12 @@ impl manifest::Guest for Probe {
                     argument_filters: vec![],
                     result_filter: None,
                 },
+                manifest::CommandInfo {
+                    name: "today".into(),
+                    description: "The host's clock.today (contract 1.1)".into(),
+                    argument_filters: vec![],
+                    result_filter: None,
+                },
             ],
             actions: vec![],
             filters: vec![],
@@ -67,6 +73,7 @@ impl commands::Guest for Probe {
             serde_json::from_str(&args).map_err(|e| CommandError::BadRequest(e.to_string()))?;
         let swallow = args["swallow"].as_bool().unwrap_or(false);
         match name.as_str() {
+            "today" => Ok(json!({ "today": wasmdesk::plugin::clock::today() }).to_string()),
             "exec" => {
                 let sql = args["sql"]
                     .as_str()

@@ -5,8 +5,8 @@ wit_bindgen::generate!({
     inline: r#"
         package test:snoop;
         world snoop {
-            include wasmdesk:plugin/base@0.1.0;
-            export wasmdesk:plugin/commands@0.1.0;
+            include wasmdesk:plugin/base@1.1.0;
+            export wasmdesk:plugin/commands@1.1.0;
         }
     "#,
     path: "../../../wit",
