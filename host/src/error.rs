@@ -24,6 +24,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     Tampered(String),
+    /// `wasmdesk plugin test` found a defect in the plugin.
+    #[error("{0}")]
+    TestFailed(String),
     #[error(transparent)]
     Call(#[from] CallError),
     #[error(transparent)]
@@ -52,6 +55,7 @@ impl Error {
             Error::Rejected { .. } | Error::Conflict(_) => ErrorCode::Conflict,
             Error::BadRequest(_) => ErrorCode::BadRequest,
             Error::Tampered(_) => ErrorCode::Tampered,
+            Error::TestFailed(_) => ErrorCode::TestFailed,
             Error::Call(call) => ErrorCode::of_call(call),
             Error::Store(_) | Error::Io { .. } => ErrorCode::Internal,
         }
@@ -70,6 +74,8 @@ pub enum ErrorCode {
     Conflict,
     /// `audit verify` found the log edited, cut or reordered.
     Tampered,
+    /// `plugin test` found a defect in the plugin.
+    TestFailed,
     Internal,
 }
 
@@ -99,6 +105,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::Tampered => "tampered",
+            ErrorCode::TestFailed => "test_failed",
             ErrorCode::Internal => "internal",
         }
     }
@@ -115,6 +122,7 @@ impl ErrorCode {
             ErrorCode::DeadlineExceeded => 7,
             ErrorCode::Conflict => 8,
             ErrorCode::Tampered => 9,
+            ErrorCode::TestFailed => 10,
         }
     }
 }

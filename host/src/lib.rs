@@ -16,6 +16,8 @@ pub mod registry;
 pub mod runtime;
 pub mod site;
 pub mod store;
+pub mod template;
+pub mod testkit;
 
 pub use error::{Error, ErrorCode};
 pub use site::Site;

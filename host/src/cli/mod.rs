@@ -210,6 +210,28 @@ pub enum PluginCommand {
     },
     /// Show or set a plugin's limits (memory cap, deadline per call).
     Limits(LimitsArgs),
+    /// Start a new plugin project from the template (Rust): NAME/ with the
+    /// contract, one command, one action hook, an exporter and an eraser.
+    New {
+        name: String,
+        /// The folder to create the project in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Test a built plugin in a throw-away site: every command, filter and
+    /// hook, and its exporter and eraser against a seeded person (exit 10
+    /// when a check fails).
+    Test {
+        /// The component: target/wasm32-wasip2/release/NAME.wasm.
+        file: PathBuf,
+        /// How to store the test person's data through the plugin (default:
+        /// wasmdesk-test.json in the current folder, when there is one).
+        #[arg(long)]
+        seed: Option<PathBuf>,
+        /// Keep the throw-away site to look at.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +299,29 @@ fn run(cli: Cli) -> Result<(), Error> {
                     site.paths().plugins.display()
                 )
             });
+        }
+        Command::Plugin(PluginCommand::New { name, dir }) => {
+            let project = crate::template::create(&name, &dir)?;
+            let shown = project.display();
+            output::print(json, json!({"id": name, "dir": shown.to_string()}), || {
+                format!(
+                    "created {shown}\nbuild it:  cd {shown} && cargo build --release --target wasm32-wasip2\n\
+                     test it:   wasmdesk plugin test target/wasm32-wasip2/release/{}.wasm",
+                    name.replace('-', "_")
+                )
+            });
+        }
+        Command::Plugin(PluginCommand::Test { file, seed, keep }) => {
+            let seed = read_seed(seed)?;
+            let report = crate::testkit::run(&file, seed, keep)?;
+            let passed = report.passed;
+            output::print(json, json!(report), || report.render());
+            if !passed {
+                return Err(Error::TestFailed(format!(
+                    "plugin \"{}\" failed the test kit: see the FAIL lines above",
+                    report.plugin
+                )));
+            }
         }
         Command::Plugin(command) => {
             let mut site = open_site(&cli.site)?;
@@ -468,6 +513,9 @@ fn run_plugin(site: &mut Site, command: PluginCommand, json: bool) -> Result<(),
                 output::grants_line(&name, &grants)
             });
         }
+        PluginCommand::New { .. } | PluginCommand::Test { .. } => {
+            unreachable!("run() handles the commands that need no site")
+        }
         PluginCommand::Limits(args) => {
             let (memory, deadline) = if args.reset {
                 (Some(None), Some(None))
@@ -602,6 +650,27 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The test kit's seed steps: `--seed FILE`, else `wasmdesk-test.json` in
+/// the current folder when there is one, else none (the kit guesses).
+fn read_seed(path: Option<PathBuf>) -> Result<Option<crate::testkit::Seed>, Error> {
+    let (path, required) = match path {
+        Some(path) => (path, true),
+        None => (PathBuf::from("wasmdesk-test.json"), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Error::BadRequest(format!(
+            "{} is not a seed file: {e} (expected {{\"seed\": [{{\"command\": NAME, \"args\": {{...}}}} \
+             or {{\"action\": EVENT, \"payload\": {{...}}}}]}})",
+            path.display()
+        ))
+    })
 }
 
 /// Open the site as the user at the terminal (for the audit log).

@@ -1,0 +1,150 @@
+//! For plugin authors: `wasmdesk plugin new` (the template) and
+//! `wasmdesk plugin test` (the test kit), on real builds.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::support::{Run, artifact};
+
+/// `wasmdesk ARGS` in the folder `cwd` (no site needed).
+fn wasmdesk_in(cwd: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("WASMDESK_SITE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run wasmdesk");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_new_plugin_builds_with_one_command_and_passes_the_test_kit() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = wasmdesk_in(dir.path(), &["plugin", "new", "kit-notes"]).ok();
+    assert!(
+        created
+            .stdout
+            .contains("cargo build --release --target wasm32-wasip2")
+    );
+    let project = dir.path().join("kit-notes");
+    let lib = std::fs::read_to_string(project.join("src/lib.rs")).unwrap();
+    assert!(lib.contains("const ID: &str = \"kit-notes\";"));
+    assert!(lib.contains("const NOTES: &str = \"kit_notes__notes\";"));
+    assert!(!lib.contains("plugin-template") && !lib.contains("plugin_template"));
+    let contract = std::fs::read_to_string(project.join("wit/plugin.wit")).unwrap();
+    assert!(contract.contains("package wasmdesk:plugin@1.1.0;"));
+
+    // The one command from its README, offline, with the template's lock
+    // file (a target folder kept between runs: the first build compiles
+    // wit-bindgen).
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("template-build");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--offline",
+        ])
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "the new plugin does not build");
+    let wasm = target.join("wasm32-wasip2/release/kit_notes.wasm");
+
+    // From the project folder the kit finds wasmdesk-test.json.
+    let tested = wasmdesk_in(&project, &["plugin", "test", wasm.to_str().unwrap()]);
+    assert_eq!(tested.code, 0, "{tested:?}");
+    assert!(
+        tested.stdout.contains("kit-notes: all 11 checks passed"),
+        "{tested:?}"
+    );
+    assert!(tested.stdout.contains("ok   seed: action ticket.created"));
+    assert!(
+        tested
+            .stdout
+            .contains("ok   privacy: erasure leaves no trace (every table and byte searched)")
+    );
+}
+
+#[test]
+fn plugin_new_refuses_a_bad_name_and_an_existing_folder_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = wasmdesk_in(dir.path(), &["--json", "plugin", "new", "Bad_Name"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert_eq!(bad.error()["code"], "bad_request");
+    std::fs::create_dir(dir.path().join("taken")).unwrap();
+    let taken = wasmdesk_in(dir.path(), &["--json", "plugin", "new", "taken"]);
+    assert_eq!(taken.code, 8, "{taken:?}");
+    assert!(
+        taken.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("exists")
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["taken"], "no staging folder left behind");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("taken")).unwrap().count(),
+        0
+    );
+}
+
+#[test]
+fn the_test_kit_fails_an_eraser_that_forgets_a_table_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = wasmdesk_in(dir.path(), &["plugin", "test", artifact("leaky")]);
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(run.stderr.contains("error[test_failed]"), "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "FAIL privacy: erasure leaves no trace (every table and byte searched): \
+             kit-subject@example.com is still in leaky__notes.email (1 row(s)): the eraser misses it"
+        ),
+        "{run:?}"
+    );
+    // Its exporter returns nothing although it stores the address.
+    assert!(
+        run.stdout
+            .contains("FAIL privacy: export hands over the subject's data: 0 item(s)"),
+        "{run:?}"
+    );
+    let json = wasmdesk_in(dir.path(), &["--json", "plugin", "test", artifact("leaky")]);
+    let report = json.json();
+    assert_eq!(report["plugin"], "leaky");
+    assert_eq!(report["passed"], false);
+}
+
+#[test]
+fn the_test_kit_reports_a_plugin_it_cannot_load_and_a_bad_seed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let future = wasmdesk_in(dir.path(), &["plugin", "test", artifact("future")]);
+    assert_eq!(future.code, 10, "{future:?}");
+    assert!(
+        future
+            .stdout
+            .contains("FAIL manifest: built against wasmdesk:plugin@2.0.0"),
+        "{future:?}"
+    );
+    std::fs::write(dir.path().join("seed.json"), "{\"seed\": 3}").unwrap();
+    let bad = wasmdesk_in(
+        dir.path(),
+        &["plugin", "test", artifact("notes"), "--seed", "seed.json"],
+    );
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(
+        bad.stderr.contains("seed.json is not a seed file"),
+        "{bad:?}"
+    );
+}
