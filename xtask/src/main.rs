@@ -83,6 +83,36 @@ fn ensure_php() -> Result<()> {
     ensure_command("php", "php-cli")
 }
 
+/// The componentize-py the Python plugin is built with, pinned, in a
+/// virtual environment under target/ (created with the machine's python3
+/// the first time; pip fetches it from PyPI).
+const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+fn ensure_componentize_py() -> Result<PathBuf> {
+    let venv = target_dir().join("py-venv");
+    let bin = venv.join("bin/componentize-py");
+    let pinned = venv.join(".componentize-py-0.25.1");
+    if bin.is_file() && pinned.is_file() {
+        return Ok(bin);
+    }
+    ensure_command("python3", "python3")?;
+    eprintln!(
+        "xtask: installing {COMPONENTIZE_PY} into {}",
+        venv.display()
+    );
+    let venv_made = run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
+    if venv_made.is_err() {
+        // Debian splits venv out of python3.
+        ensure_command_package("python3-venv")?;
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", COMPONENTIZE_PY])).context(
+        "cannot install componentize-py from PyPI (pip install componentize-py==0.25.1)",
+    )?;
+    std::fs::write(&pinned, "")?;
+    Ok(bin)
+}
+
 /// Install Debian package `package` through apt-get when `command` is missing.
 pub(crate) fn ensure_command(command: &str, package: &str) -> Result<()> {
     if Command::new(command)
@@ -92,6 +122,11 @@ pub(crate) fn ensure_command(command: &str, package: &str) -> Result<()> {
     {
         return Ok(());
     }
+    ensure_command_package(package)
+}
+
+/// Install Debian package `package` through apt-get.
+fn ensure_command_package(package: &str) -> Result<()> {
     eprintln!("xtask: installing {package} with apt-get");
     let apt = |args: &[&str]| {
         run(Command::new("apt-get")
@@ -290,9 +325,14 @@ fn shell_quote(arg: &str) -> String {
 fn test(extra: &[String]) -> Result<()> {
     ensure_wasm_target()?;
     ensure_php()?;
+    // The Python plugin's test builds it with componentize-py.
+    let componentize_py = ensure_componentize_py()?;
     // The default members: host, xtask and tests/artifacts (whose build
     // script builds the guests for wasm32-wasip2).
-    run(cargo().arg("test").args(extra))?;
+    run(cargo()
+        .arg("test")
+        .args(extra)
+        .env("WASMDESK_COMPONENTIZE_PY", &componentize_py))?;
     // Guest crates are not default members; the ones with pure logic have
     // native unit tests.
     run(cargo().args(["test", "--lib", "-p", "redact"]).args(extra))?;

@@ -148,3 +148,49 @@ fn the_test_kit_reports_a_plugin_it_cannot_load_and_a_bad_seed_file() {
         "{bad:?}"
     );
 }
+
+/// componentize-py, as `cargo xtask test` installs it.
+fn componentize_py() -> std::path::PathBuf {
+    let path = std::env::var_os("WASMDESK_COMPONENTIZE_PY")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("../py-venv/bin/componentize-py")
+        });
+    assert!(
+        path.is_file(),
+        "componentize-py not found at {}: run the tests with `cargo xtask test`, which installs it",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn a_plugin_written_in_python_passes_the_test_kit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let example = root.join("examples/python-plugin");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py_notes.wasm");
+    let built = Command::new(componentize_py())
+        .arg("-d")
+        .arg(root.join("wit"))
+        .args(["-w", "plugin", "componentize", "-p"])
+        .arg(&example)
+        .arg("app")
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run componentize-py");
+    assert!(
+        built.status.success(),
+        "componentize-py failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let tested = wasmdesk_in(&example, &["plugin", "test", out.to_str().unwrap()]);
+    assert_eq!(tested.code, 0, "{tested:?}");
+    assert!(
+        tested.stdout.contains("py-notes: all 11 checks passed"),
+        "{tested:?}"
+    );
+    assert!(tested.stdout.contains(
+        "ok   privacy: export hands over the subject's data: 2 item(s); the data sits in py_notes__notes.email"
+    ));
+}
