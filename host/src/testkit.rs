@@ -195,8 +195,12 @@ fn install(
         .and_then(|s| s.to_str())
         .unwrap_or("plugin")
         .to_string();
-    let mut last = None;
-    for id in [stem.replace('_', "-"), stem.clone()] {
+    let mut failures = Vec::new();
+    let mut names = vec![stem.replace('_', "-")];
+    if stem != names[0] {
+        names.push(stem);
+    }
+    for id in names {
         let path = site.paths().plugins.join(format!("{id}.wasm"));
         std::fs::write(&path, bytes)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
@@ -205,9 +209,20 @@ fn install(
             return Ok((id, entry));
         }
         let _ = std::fs::remove_file(&path);
-        last = Some((id, entry));
+        failures.push((id, entry));
     }
-    Ok(last.expect("tried at least one name"))
+    // Report what is wrong with the plugin, not with a name tried for it.
+    let about_the_name = |entry: &crate::registry::PluginEntry| {
+        entry
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("file name") || n.contains("rename the file"))
+    };
+    let pick = failures
+        .iter()
+        .position(|(_, entry)| !about_the_name(entry))
+        .unwrap_or(0);
+    Ok(failures.swap_remove(pick))
 }
 
 fn seed_subjects(

@@ -113,6 +113,33 @@ fn ensure_componentize_py() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// componentize-js, pinned, installed with npm under target/ (Node.js and
+/// npm from apt-get when missing).
+const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
+
+fn ensure_componentize_js() -> Result<PathBuf> {
+    let tools = target_dir().join("js-tools");
+    let bin = tools.join("node_modules/.bin/componentize-js");
+    let pinned = tools.join(".componentize-js-0.23.0");
+    if bin.is_file() && pinned.is_file() {
+        return Ok(bin);
+    }
+    ensure_command("node", "nodejs")?;
+    ensure_command("npm", "npm")?;
+    eprintln!(
+        "xtask: installing {COMPONENTIZE_JS} into {}",
+        tools.display()
+    );
+    std::fs::create_dir_all(&tools)?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+        .arg(&tools)
+        .arg(COMPONENTIZE_JS))
+    .context("cannot install componentize-js from npm (npm install @bytecodealliance/componentize-js@0.23.0)")?;
+    std::fs::write(&pinned, "")?;
+    Ok(bin)
+}
+
 /// Install Debian package `package` through apt-get when `command` is missing.
 pub(crate) fn ensure_command(command: &str, package: &str) -> Result<()> {
     if Command::new(command)
@@ -325,14 +352,16 @@ fn shell_quote(arg: &str) -> String {
 fn test(extra: &[String]) -> Result<()> {
     ensure_wasm_target()?;
     ensure_php()?;
-    // The Python plugin's test builds it with componentize-py.
+    // The Python and JavaScript plugins' tests build them.
     let componentize_py = ensure_componentize_py()?;
+    let componentize_js = ensure_componentize_js()?;
     // The default members: host, xtask and tests/artifacts (whose build
     // script builds the guests for wasm32-wasip2).
     run(cargo()
         .arg("test")
         .args(extra)
-        .env("WASMDESK_COMPONENTIZE_PY", &componentize_py))?;
+        .env("WASMDESK_COMPONENTIZE_PY", &componentize_py)
+        .env("WASMDESK_COMPONENTIZE_JS", &componentize_js))?;
     // Guest crates are not default members; the ones with pure logic have
     // native unit tests.
     run(cargo().args(["test", "--lib", "-p", "redact"]).args(extra))?;

@@ -194,3 +194,47 @@ fn a_plugin_written_in_python_passes_the_test_kit() {
         "ok   privacy: export hands over the subject's data: 2 item(s); the data sits in py_notes__notes.email"
     ));
 }
+
+#[test]
+fn a_plugin_written_in_javascript_passes_the_test_kit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let example = root.join("examples/javascript-plugin");
+    let componentize_js = std::env::var_os("WASMDESK_COMPONENTIZE_JS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join("../js-tools/node_modules/.bin/componentize-js")
+        });
+    assert!(
+        componentize_js.is_file(),
+        "componentize-js not found at {}: run the tests with `cargo xtask test`, which installs it",
+        componentize_js.display()
+    );
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js_notes.wasm");
+    let built = Command::new(&componentize_js)
+        .arg(example.join("app.js"))
+        .arg("--wit")
+        .arg(root.join("wit"))
+        .args([
+            "--world-name",
+            "plugin",
+            "--disable",
+            "http",
+            "fetch-event",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .expect("run componentize-js");
+    assert!(
+        built.status.success(),
+        "componentize-js failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let tested = wasmdesk_in(&example, &["plugin", "test", out.to_str().unwrap()]);
+    assert_eq!(tested.code, 0, "{tested:?}");
+    assert!(
+        tested.stdout.contains("js-notes: all 11 checks passed"),
+        "{tested:?}"
+    );
+}
