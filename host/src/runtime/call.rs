@@ -48,7 +48,9 @@ pub enum CallError {
         operation: String,
         mib: u32,
     },
-    #[error("plugin \"{plugin}\" crashed in {operation}: {message}")]
+    #[error(
+        "plugin \"{plugin}\" crashed in {operation}: {message} (its backtrace and log: logs/{plugin}.log)"
+    )]
     Trap {
         plugin: String,
         operation: String,
@@ -116,6 +118,15 @@ impl Runtime {
         let mut state = store.into_data();
         state.collect_stdio();
         let result = result.map_err(|error| classify(call, error, &state));
+        // The wasm backtrace of a crash goes to the plugin's log, under
+        // the lines the plugin wrote before it, for its author.
+        if let Err(CallError::Trap { backtrace, .. }) = &result
+            && !backtrace.is_empty()
+        {
+            for line in backtrace.lines() {
+                state.log.push("trap", line);
+            }
+        }
         (result, state)
     }
 }

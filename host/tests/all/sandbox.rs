@@ -26,9 +26,21 @@ fn a_plugin_that_traps_halfway_through_its_writes_leaves_no_row_behind() {
         message.contains("panicking after its writes"),
         "the panic message is reported: {message}"
     );
+    assert!(
+        message.contains("(its backtrace and log: logs/probe.log)"),
+        "{message}"
+    );
     assert_eq!(site.count("probe__items"), 0);
     let log = std::fs::read_to_string(site.root.join("logs/probe.log")).unwrap();
     assert!(log.contains("panicking after its writes"), "{log}");
+    // The wasm backtrace follows, frame by frame, with the plugin's own
+    // function names (the name section is kept).
+    let frames: Vec<&str> = log.lines().filter(|l| l.contains(" trap ")).collect();
+    assert!(frames.len() >= 2, "{log}");
+    assert!(
+        frames.iter().any(|f| f.contains("probe")),
+        "a frame names the plugin's code: {log}"
+    );
 }
 
 #[test]
