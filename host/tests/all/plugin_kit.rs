@@ -238,3 +238,34 @@ fn a_plugin_written_in_javascript_passes_the_test_kit() {
         "{tested:?}"
     );
 }
+
+#[test]
+fn the_test_kit_fails_an_exporter_that_hands_over_others_and_an_eraser_that_deletes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.json");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/plugin-template/wasmdesk-test.json"),
+        &seed,
+    )
+    .unwrap();
+    let run = wasmdesk_in(
+        dir.path(),
+        &[
+            "plugin",
+            "test",
+            artifact("sloppy"),
+            "--seed",
+            seed.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 10, "{run:?}");
+    for line in [
+        "FAIL privacy: export holds nobody else's data: kit-other@example.com appears in the export of kit-subject@example.com",
+        "FAIL privacy: erasure keeps other people's data: erasing kit-subject@example.com also removed kit-other@example.com",
+        "ok   privacy: erasure leaves no trace (every table and byte searched)",
+        "sloppy: 2 of 11 checks failed",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n{run:?}");
+    }
+}
