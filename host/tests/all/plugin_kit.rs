@@ -2,25 +2,9 @@
 //! `wasmdesk plugin test` (the test kit), on real builds.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::support::{Run, artifact};
-
-/// `wasmdesk ARGS` in the folder `cwd` (no site needed).
-fn wasmdesk_in(cwd: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("WASMDESK_SITE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run wasmdesk");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::support::{artifact, run_in_folder as wasmdesk_in};
 
 #[test]
 fn a_new_plugin_builds_with_one_command_and_passes_the_test_kit() {

@@ -1,5 +1,6 @@
 //! A fresh site in a temp dir, driven through the real binary.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -187,9 +188,24 @@ impl TestSite {
 }
 
 pub fn run_in(site: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
-        .arg("--site")
-        .arg(site)
+    let site_args = [OsStr::new("--site"), site.as_os_str()];
+    wasmdesk(
+        site_args.into_iter().chain(args.iter().map(OsStr::new)),
+        None,
+    )
+}
+
+/// `wasmdesk ARGS` in the folder `cwd`, for the commands that need no site.
+pub fn run_in_folder(cwd: &Path, args: &[&str]) -> Run {
+    wasmdesk(args.iter().map(OsStr::new), Some(cwd))
+}
+
+fn wasmdesk<'a>(args: impl IntoIterator<Item = &'a OsStr>, cwd: Option<&Path>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wasmdesk"));
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let output = command
         .args(args)
         .env_remove("WASMDESK_SITE")
         .stdin(Stdio::null())
