@@ -116,8 +116,13 @@ fn is_defect(e: &Error) -> bool {
 /// address as `email`, each action fired with it in the payload). `keep`
 /// leaves the throw-away site on disk.
 pub fn run(wasm: &Path, seed: Option<Seed>, keep: bool) -> Result<Report, Error> {
-    let bytes =
-        std::fs::read(wasm).map_err(|e| Error::io(format!("cannot read {}", wasm.display()), e))?;
+    let bytes = std::fs::read(wasm).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound(format!(
+            "{} does not exist: build the plugin first (cargo build --release --target wasm32-wasip2)",
+            wasm.display()
+        )),
+        _ => Error::io(format!("cannot read {}", wasm.display()), e),
+    })?;
     let dir = tempfile::Builder::new()
         .prefix("wasmdesk-plugin-test-")
         .tempdir()

@@ -661,7 +661,15 @@ fn read_seed(path: Option<PathBuf>) -> Result<Option<crate::testkit::Seed>, Erro
     };
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !required {
+                return Ok(None);
+            }
+            return Err(Error::NotFound(format!(
+                "{} does not exist: give --seed a wasmdesk-test.json",
+                path.display()
+            )));
+        }
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
     serde_json::from_str(&text).map(Some).map_err(|e| {

@@ -325,7 +325,12 @@ impl Site {
         let wit_subject = subject.wit();
         let db_path = self.paths().db.clone();
         let io = |e| Error::io(format!("cannot read the WAL of {}", db_path.display()), e);
-        let mut rewritten = WalPages::from_end(&db_path).map_err(io)?;
+        // A dry run writes nothing: no pages to follow.
+        let mut rewritten = if dry_run {
+            None
+        } else {
+            Some(WalPages::from_end(&db_path).map_err(io)?)
+        };
         let mut plugins = Vec::new();
         for (id, _) in self.privacy_plugins()? {
             let (_, plugin) = self.ready(&id)?;
@@ -366,7 +371,9 @@ impl Site {
                     },
                 )?;
                 // Before the next transaction can restart the WAL.
-                rewritten.observe().map_err(io)?;
+                if let Some(rewritten) = rewritten.as_mut() {
+                    rewritten.observe().map_err(io)?;
+                }
                 report.items_removed += page.items_removed;
                 report
                     .items_retained
@@ -396,10 +403,9 @@ impl Site {
                 )
             }
         };
-        let raw_bytes = if dry_run {
-            None
-        } else {
-            Some(self.checkpoint_and_count(&subject.email, scope, &rewritten)?)
+        let raw_bytes = match &rewritten {
+            Some(rewritten) => Some(self.checkpoint_and_count(&subject.email, scope, rewritten)?),
+            None => None,
         };
         // A dry run in subject scope searches no rows: the tables awaiting
         // erasure hold the data by definition, and searching them would cost

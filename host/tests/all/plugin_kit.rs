@@ -131,6 +131,26 @@ fn the_test_kit_reports_a_plugin_it_cannot_load_and_a_bad_seed_file() {
         bad.stderr.contains("seed.json is not a seed file"),
         "{bad:?}"
     );
+    let no_seed = wasmdesk_in(
+        dir.path(),
+        &[
+            "plugin",
+            "test",
+            artifact("notes"),
+            "--seed",
+            "missing.json",
+        ],
+    );
+    assert_eq!(no_seed.code, 3, "{no_seed:?}");
+    let no_plugin = wasmdesk_in(dir.path(), &["--json", "plugin", "test", "nothing.wasm"]);
+    assert_eq!(no_plugin.code, 3, "{no_plugin:?}");
+    assert!(
+        no_plugin.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing.wasm does not exist: build the plugin first"),
+        "{no_plugin:?}"
+    );
 }
 
 /// componentize-py, as `cargo xtask test` installs it.
