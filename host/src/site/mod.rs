@@ -727,7 +727,10 @@ impl Site {
     }
 
     /// An enabled plugin whose file is the approved one, loaded.
-    pub(crate) fn ready(&mut self, id: &str) -> Result<(records::Record, Rc<LoadedPlugin>), Error> {
+    pub(crate) fn ready(
+        &mut self,
+        id: &str,
+    ) -> Result<(Rc<records::Record>, Rc<LoadedPlugin>), Error> {
         let record = self.registry.get(&self.db, id)?.record.clone();
         let Some(record) = record.filter(|r| r.enabled) else {
             let entry = self.inspect(id).map_err(|e| match e {

@@ -14,7 +14,8 @@ use crate::store::{Access, StoreError, grants};
 
 /// One plugin's registry entries as of one database version.
 pub(crate) struct Registered {
-    pub record: Option<Record>,
+    /// Shared, not cloned, by every call that reads it.
+    pub record: Option<Rc<Record>>,
     pub grants: Vec<(String, Access)>,
     pub limits: Limits,
 }
@@ -42,7 +43,7 @@ impl RegistryCache {
             return Ok(Rc::clone(entry));
         }
         let entry = Rc::new(Registered {
-            record: records::get(conn, id)?,
+            record: records::get(conn, id)?.map(Rc::new),
             grants: grants::list(conn, id)?,
             limits: records::limits(conn, id)?,
         });
