@@ -60,6 +60,11 @@ fn main() {
     std::fs::write(out.join("guests.rs"), code).expect("write guests.rs");
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!("cargo:rerun-if-changed={}", root.join("plugins").display());
+    // tests/plugins/sloppy is made from the plugin template.
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("examples/plugin-template/src").display()
+    );
     println!(
         "cargo:rerun-if-changed={}",
         root.join("tests/plugins").display()
