@@ -18,6 +18,7 @@ pub mod site;
 pub mod store;
 pub mod template;
 pub mod testkit;
+pub mod text;
 
 pub use error::{Error, ErrorCode};
 pub use site::Site;

@@ -175,7 +175,19 @@ impl From<wit::PluginManifest> for Manifest {
 }
 
 /// Ids no plugin may take.
-const RESERVED_IDS: &[&str] = &["wasmdesk", "host", "site", "plugin", "sqlite"];
+/// Ids the host routes or names itself: bridge ops (`site.*`, `privacy.*`,
+/// `plugin.*`), SQLite's own names (`sqlite_*` tables, `pragma_*`
+/// functions, the `main` and `temp` schemas) and the host's parts. Ids that
+/// start with `sqlite` are reserved too (SQLite refuses `sqlite_*` tables).
+pub const RESERVED_IDS: &[&str] = &[
+    "wasmdesk", "host", "site", "plugin", "plugins", "privacy", "pragma", "sqlite", "audit",
+    "bridge", "main", "temp", "wasi",
+];
+
+/// Whether the host keeps `id` for itself.
+pub fn is_reserved(id: &str) -> bool {
+    RESERVED_IDS.contains(&id) || id.starts_with("sqlite")
+}
 
 /// Whether `id` is a valid plugin id: lower-case letters, digits and single
 /// dashes, starting with a letter, at most 40 characters.
@@ -206,7 +218,7 @@ impl Manifest {
                 "id {:?} is not valid: use lower-case letters, digits and single dashes, starting with a letter",
                 self.id
             ));
-        } else if RESERVED_IDS.contains(&self.id.as_str()) || self.id.starts_with("sqlite") {
+        } else if is_reserved(&self.id) {
             problems.push(format!("id {:?} is reserved for the host", self.id));
         }
         if self.id != file_id {
@@ -316,6 +328,18 @@ mod tests {
             &"x".repeat(41),
         ] {
             assert!(!valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_id_the_host_routes_is_reserved() {
+        for id in [
+            "privacy", "site", "plugin", "pragma", "sqlite", "sqlite-x", "wasmdesk",
+        ] {
+            assert!(is_reserved(id), "{id}");
+        }
+        for id in ["pragma-tools", "privacy-notes", "tickets", "consent"] {
+            assert!(!is_reserved(id), "{id}");
         }
     }
 }

@@ -143,7 +143,11 @@ pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
     if db.deadline_hit() {
         return Some(deadline(call));
     }
-    None
+    db.fault().map(|fault| store_fault(call, fault))
+}
+
+fn store_fault(call: &Call<'_>, fault: &str) -> CallError {
+    CallError::failed(call, FailureKind::Fault, fault)
 }
 
 fn deadline(call: &Call<'_>) -> CallError {
@@ -170,6 +174,9 @@ fn classify(call: &Call<'_>, error: wasmtime::Error, state: &HostState) -> CallE
         return CallError::Denied {
             denial: denial.clone(),
         };
+    }
+    if let Some(fault) = state.db.as_ref().and_then(PluginDb::fault) {
+        return store_fault(call, fault);
     }
     let backtrace = error
         .downcast_ref::<wasmtime::WasmBacktrace>()

@@ -74,6 +74,8 @@ pub enum LoadError {
          interface (include the world wasmdesk:plugin/base)"
     )]
     NoManifest,
+    #[error("too large a component: {0}")]
+    Shape(String),
     #[error(
         "cannot be linked: {0}; plugins may import only wasmdesk:plugin/{{store,log,clock}} and WASI 0.2"
     )]
@@ -92,6 +94,10 @@ pub fn load(
         Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => return Err(LoadError::CoreModule),
         Some([0, b'a', b's', b'm', ..]) => {}
         _ => return Err(LoadError::NotWasm),
+    }
+    let shape = super::limits::Shape::of(wasm).map_err(LoadError::Invalid)?;
+    if let Some(problem) = shape.problem() {
+        return Err(LoadError::Shape(problem));
     }
     let component = crate::engine::cache::load(cache_dir, engine, wasm, sha256)
         .map_err(|e| LoadError::Invalid(first_line(&e)))?;

@@ -11,8 +11,31 @@ use crate::registry::records;
 use crate::runtime::log::CallLog;
 use crate::runtime::{CallError, FailureKind};
 
-/// How deep actions may emit further actions before they are dropped.
+/// How deep actions may emit further actions before they are dropped, by
+/// default; `WASMDESK_MAX_ACTION_DEPTH` sets it.
 const MAX_ACTION_DEPTH: u32 = 4;
+
+/// How many action handlers one top-level call may run in all, by default;
+/// `WASMDESK_MAX_ACTION_CALLS` sets it. Each plugin call may emit 100
+/// actions, so without a total a few plugins emitting to each other would
+/// run millions of handlers.
+const MAX_ACTION_CALLS: u32 = 256;
+
+/// The fan-out limits in force: the defaults, or the site owner's values
+/// from the environment (a positive whole number each).
+pub(crate) fn action_limits() -> (u32, u32) {
+    let read = |name: &str, default: u32| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(default)
+    };
+    (
+        read("WASMDESK_MAX_ACTION_DEPTH", MAX_ACTION_DEPTH),
+        read("WASMDESK_MAX_ACTION_CALLS", MAX_ACTION_CALLS),
+    )
+}
 
 impl Site {
     /// Pass `value` through every enabled plugin that applies filter `name`,
@@ -72,10 +95,14 @@ impl Site {
     /// in its own transaction. Returns one warning per failed handler; the
     /// failure is also written to that plugin's log.
     pub fn fire(&mut self, events: Vec<(String, String)>) -> Vec<String> {
+        let (max_depth, max_calls) = action_limits();
         let mut warnings = Vec::new();
-        let mut queue: VecDeque<(String, String, u32)> =
-            events.into_iter().map(|(e, p)| (e, p, 0)).collect();
-        while let Some((event, payload, depth)) = queue.pop_front() {
+        let mut calls = 0u32;
+        // One depth warning per plugin and action, not one per handler call.
+        let mut too_deep: std::collections::HashSet<(String, String)> = Default::default();
+        let mut queue: VecDeque<(String, String, u32, Option<String>)> =
+            events.into_iter().map(|(e, p)| (e, p, 0, None)).collect();
+        while let Some((event, payload, depth, emitter)) = queue.pop_front() {
             let handlers: Vec<String> = match records::enabled(&self.db) {
                 Ok(records) => records
                     .into_iter()
@@ -88,22 +115,48 @@ impl Site {
                 }
             };
             for id in handlers {
+                if calls >= max_calls {
+                    // Everything still queued is dropped with this one.
+                    let dropped = 1 + queue.len();
+                    let from = emitter.as_deref().unwrap_or("the command");
+                    let warning = format!(
+                        "actions stopped after {max_calls} handler calls in one request: \
+                         plugin \"{id}\" handling {event} (emitted by {from}) and {} more \
+                         queued action(s) were dropped; plugins that emit actions to each \
+                         other form a loop (raise the limit with WASMDESK_MAX_ACTION_CALLS)",
+                        dropped - 1
+                    );
+                    log_warning(self, &id, &event, &warning);
+                    warnings.push(warning);
+                    return warnings;
+                }
+                calls += 1;
                 match self.run_action(&id, &event, &payload) {
-                    Ok(emitted) if depth < MAX_ACTION_DEPTH => {
-                        queue.extend(emitted.into_iter().map(|(e, p)| (e, p, depth + 1)));
+                    Ok(emitted) if depth < max_depth => {
+                        queue.extend(
+                            emitted.into_iter().map(|(e, p)| {
+                                (e, p, depth + 1, Some(format!("\"{id}\" on {event}")))
+                            }),
+                        );
                     }
                     Ok(emitted) => {
-                        if !emitted.is_empty() {
-                            warnings.push(format!(
-                                "plugin \"{id}\" emitted actions {MAX_ACTION_DEPTH} levels deep; they were dropped"
-                            ));
+                        if let Some((next, _)) = emitted.first()
+                            && too_deep.insert((id.clone(), event.clone()))
+                        {
+                            let warning = format!(
+                                "plugin \"{id}\" handling {event} emitted {next} (and {} more) \
+                                 {max_depth} levels deep; they were dropped: actions that emit \
+                                 actions form a loop (raise the limit with \
+                                 WASMDESK_MAX_ACTION_DEPTH)",
+                                emitted.len() - 1
+                            );
+                            log_warning(self, &id, &event, &warning);
+                            warnings.push(warning);
                         }
                     }
                     Err(e) => {
                         let warning = format!("action {event}: {e}");
-                        let mut log = CallLog::default();
-                        log.push("error", &warning);
-                        log.append_to(&self.paths.logs, &id, &format!("action {event}"));
+                        log_warning(self, &id, &event, &warning);
                         warnings.push(warning);
                     }
                 }
@@ -142,4 +195,11 @@ impl Site {
         )?;
         Ok(emitted)
     }
+}
+
+/// Put a warning about an action into the plugin's log.
+fn log_warning(site: &Site, id: &str, event: &str, warning: &str) {
+    let mut log = CallLog::default();
+    log.push("warn", warning);
+    log.append_to(&site.paths.logs, id, &format!("action {event}"));
 }

@@ -800,7 +800,16 @@ impl Site {
             limits,
             deadline,
         };
-        let (result, mut state) = self.runtime.invoke(plugin, &call, Some(db), f);
+        // A panic in the host while it serves the plugin (a bug the plugin's
+        // input reached) fails this call, not the process: the connection
+        // goes down with the store, and SQLite rolls its transaction back.
+        let invoked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.runtime.invoke(plugin, &call, Some(db), f)
+        }));
+        let (result, mut state) = match invoked {
+            Ok(invoked) => invoked,
+            Err(panic) => return Err(self.host_panicked(&call, started, panic)),
+        };
         let mut outcome = match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err((kind, message))) => Err(CallError::failed(&call, kind, message)),
@@ -884,6 +893,49 @@ impl Site {
             }
             (Err(e), _) => Err(Error::Call(e)),
         }
+    }
+
+    /// A call during which the host panicked: recorded as a plugin fault,
+    /// with nothing the call did kept.
+    fn host_panicked(
+        &mut self,
+        call: &Call<'_>,
+        started: Instant,
+        panic: Box<dyn std::any::Any + Send>,
+    ) -> Error {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string());
+        let error = CallError::failed(
+            call,
+            FailureKind::Fault,
+            format!(
+                "made the host fail ({}); nothing the call did was kept, and the host \
+                 goes on serving: please report this with logs/{}.log",
+                crate::text::single_line(&what),
+                call.plugin
+            ),
+        );
+        if self.audit_calls {
+            self.pending.push(Draft {
+                at_ms: crate::now_ms(),
+                actor: self.actor.as_str().to_string(),
+                action: action::PLUGIN_CALL,
+                plugin: Some(call.plugin.to_string()),
+                operation: Some(call.operation.to_string()),
+                outcome: ErrorCode::of_call(&error).as_str().into(),
+                duration_us: started.elapsed().as_micros() as i64,
+                tables: vec![],
+                subjects: vec![],
+                detail: serde_json::json!({}),
+            });
+            if let Err(e) = self.flush_audit() {
+                return e;
+            }
+        }
+        Error::Call(error)
     }
 
     /// The audit entry for a plugin call: what it touched, whose data, how

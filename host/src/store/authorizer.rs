@@ -23,6 +23,11 @@ pub struct AuthState {
     /// The current statement is DDL the policy allowed: SQLite's own nested
     /// statements that update the schema table may then read it.
     pub ddl_allowed: bool,
+    /// SQLite's own nested bookkeeping of allowed DDL has begun: it writes
+    /// the schema table (or renames, for ALTER TABLE) before it reads it.
+    /// Reads of the schema table before that come from the plugin's own
+    /// SQL (`CREATE TABLE t AS SELECT ... FROM sqlite_schema`) and are denied.
+    pub bookkeeping: bool,
     /// Real tables and views outside every namespace (lower-cased); usually
     /// none. Any other un-namespaced name a statement reads is a CTE.
     pub unowned_tables: std::collections::HashSet<String>,
@@ -47,6 +52,7 @@ impl SharedAuth {
             denial: None,
             changes_schema: false,
             ddl_allowed: false,
+            bookkeeping: false,
             unowned_tables: Default::default(),
             read_only: false,
             authorized: false,
@@ -98,21 +104,15 @@ impl SharedAuth {
                 _ => None,
             };
             if let Some(target) = target {
-                let message = format!(
-                    "plugin \"{}\" may not write while applying a filter: filters only transform values",
-                    state.policy.plugin()
-                );
-                let denial = Denial {
-                    action: "write".into(),
-                    target: target.into(),
-                    message,
-                };
+                let denial = state.policy.write_in_filter(target);
                 state.denial.get_or_insert(denial);
                 return Authorization::Deny;
             }
         }
         if let Request::Read { table } = request {
-            if state.ddl_allowed && is_bookkeeping_table(table) {
+            // Only SQLite's nested statements, never a view or a trigger:
+            // those carry the plugin's own SQL.
+            if is_bookkeeping_table(table) && state.bookkeeping && ctx.accessor.is_none() {
                 return Authorization::Allow;
             }
             if is_cte(table, &state.unowned_tables) {
@@ -121,19 +121,30 @@ impl SharedAuth {
         }
         if let Request::Write { table } = request
             && state.ddl_allowed
+            && ctx.accessor.is_none()
             && table.eq_ignore_ascii_case("sqlite_sequence")
         {
-            // ALTER TABLE RENAME renames the table's AUTOINCREMENT row.
+            // ALTER TABLE RENAME renames the table's AUTOINCREMENT row,
+            // DROP TABLE deletes it.
+            state.bookkeeping = true;
             return Authorization::Allow;
         }
         match state.policy.check(request, ctx.accessor) {
             Ok(()) => {
                 state.note_touched(request);
-                if matches!(
-                    request,
-                    Request::Schema { .. } | Request::VirtualTable { .. }
-                ) {
-                    state.ddl_allowed = true;
+                match request {
+                    Request::Schema { op, .. } | Request::VirtualTable { op, .. } => {
+                        state.ddl_allowed = true;
+                        // ALTER TABLE has no SELECT of the plugin's own: what
+                        // it reads of the schema is SQLite's rewriting.
+                        if op == SchemaOp::Alter {
+                            state.bookkeeping = true;
+                        }
+                    }
+                    Request::SchemaTableWrite if state.ddl_allowed && ctx.accessor.is_none() => {
+                        state.bookkeeping = true;
+                    }
+                    _ => {}
                 }
                 Authorization::Allow
             }

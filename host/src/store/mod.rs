@@ -9,6 +9,9 @@ pub mod plugin_db;
 pub mod policy;
 pub mod schema;
 
+#[cfg(test)]
+mod fuzz;
+
 use std::path::PathBuf;
 
 pub use grants::Capability;

@@ -37,9 +37,7 @@ impl Namespace {
     /// Whether `name` (a table, index, trigger or view) is inside the
     /// namespace. SQLite names are case-insensitive, and so is this.
     pub fn owns(&self, name: &str) -> bool {
-        name.len() > self.prefix.len()
-            && name.is_char_boundary(self.prefix.len())
-            && name[..self.prefix.len()].eq_ignore_ascii_case(&self.prefix)
+        name.len() > self.prefix.len() && starts_with_ignore_case(name, &self.prefix)
     }
 }
 
@@ -54,7 +52,15 @@ pub fn is_host_table(name: &str) -> bool {
 
 /// SQLite's own tables (`sqlite_schema`, `sqlite_sequence`, `sqlite_stat1`, ...).
 pub fn is_sqlite_internal(name: &str) -> bool {
-    name.len() >= 7 && name[..7].eq_ignore_ascii_case("sqlite_")
+    starts_with_ignore_case(name, "sqlite_")
+}
+
+/// Whether `name` starts with the ASCII `prefix`, ignoring ASCII case. Safe
+/// for any UTF-8 name: it never slices inside a character.
+pub fn starts_with_ignore_case(name: &str, prefix: &str) -> bool {
+    name.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 #[cfg(test)]

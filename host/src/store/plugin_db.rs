@@ -19,6 +19,10 @@ use crate::runtime::bindings::types::{self as wit, Value};
 /// use dozens; the host's audit statements share the cache).
 const STATEMENT_CACHE: usize = 128;
 
+/// The most schema SQL (`CREATE` statements, in bytes) one plugin's
+/// namespace may hold. The tickets plugin needs about 4 KiB.
+pub const MAX_SCHEMA_BYTES: i64 = 256 * 1024;
+
 /// How many SQLite VM steps run between two deadline checks.
 const PROGRESS_STEPS: i32 = 1000;
 
@@ -87,6 +91,15 @@ struct CallState {
     /// The first denial: it dooms the whole call.
     denial: Option<Denial>,
     deadline_hit: bool,
+    /// The store failed under the call in a way that dooms it (a full disk
+    /// rolled its transaction back, a check the host runs after DDL could
+    /// not run): what happened, for the caller.
+    fault: Option<String>,
+    /// The call's transaction ended before the host ended it: no statement
+    /// runs any more in this call (it would run in autocommit and stay).
+    transaction_lost: bool,
+    /// SQLite's code for the last statement that failed.
+    last_failure: Option<ErrorCode>,
     /// Between `begin_call` and `finish_call`.
     in_call: bool,
     access: Option<CallAccess>,
@@ -191,7 +204,11 @@ impl PluginDb {
         self.set_deadline(None);
         self.auth.lock().read_only = false;
         let was_in_call = std::mem::take(&mut self.call.in_call);
-        let commit = commit && self.call.denial.is_none() && !self.call.deadline_hit;
+        let commit = commit
+            && self.call.denial.is_none()
+            && !self.call.deadline_hit
+            && self.call.fault.is_none()
+            && !self.call.transaction_lost;
         if !self.call.in_transaction {
             // Nothing to commit: the call never touched the store.
             return Ok(commit && was_in_call);
@@ -220,7 +237,13 @@ impl PluginDb {
         &mut self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        debug_assert!(self.call.in_transaction);
+        if !self.call.in_transaction || self.conn.is_autocommit() {
+            // Written now, it would be committed on its own.
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                Some("the call's transaction is no longer open".into()),
+            ));
+        }
         self.host(f)
     }
 
@@ -233,12 +256,20 @@ impl PluginDb {
         self.call.deadline_hit
     }
 
+    /// How the store failed under the current call, if it did.
+    pub fn fault(&self) -> Option<&str> {
+        self.call.fault.as_deref()
+    }
+
     /// Run one plugin statement under the plugin's policy.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult, wit::StoreError> {
         if !self.call.in_call {
             return Err(wit::StoreError::Sql(
                 "the store is only open during a command, hook or privacy call".into(),
             ));
+        }
+        if let Some(doomed) = self.doomed_error() {
+            return Err(doomed);
         }
         if self.deadline_passed() {
             self.call.deadline_hit = true;
@@ -248,14 +279,24 @@ impl PluginDb {
             return Err(self.step_error(e));
         }
         let (changes_schema, tables) = self.prepare_checked(sql)?;
+        if self.call.access == Some(CallAccess::ReadOnly)
+            && (changes_schema || tables.iter().any(|(_, write)| *write))
+        {
+            return Err(self.deny_write_in_filter(""));
+        }
         let before = if changes_schema {
-            Some(self.schema_names()?)
+            Some(self.checked(Self::schema_names)?)
         } else {
             None
         };
         let result = self.run(sql, params);
+        // Checked after every statement, whatever it was: a conflict clause
+        // (`OR ROLLBACK`), `RAISE(ROLLBACK)` in a trigger, an interrupt or a
+        // full disk can each end the transaction, and the statements after
+        // it would run in autocommit and stay.
+        self.check_transaction()?;
         if let Some(before) = before {
-            self.verify_schema(&before)?;
+            self.checked(|db| db.verify_schema(&before))?;
         }
         if result.is_ok() && (changes_schema || tables.iter().any(|(_, write)| *write)) {
             self.call.usage.wrote = true;
@@ -268,10 +309,108 @@ impl PluginDb {
         result
     }
 
+    /// Once the call's transaction is lost or the store failed under it,
+    /// no further statement runs: it would run in autocommit and stay.
+    fn doomed_error(&self) -> Option<wit::StoreError> {
+        if !self.call.transaction_lost && self.call.fault.is_none() {
+            return None;
+        }
+        Some(match (&self.call.denial, &self.call.fault) {
+            (Some(denial), _) => wit::StoreError::AccessDenied(wit::Denial {
+                action: denial.action.clone(),
+                target: denial.target.clone(),
+                message: denial.message.clone(),
+            }),
+            (None, Some(fault)) => wit::StoreError::Sql(fault.clone()),
+            (None, None) => deadline_error(),
+        })
+    }
+
+    /// After every plugin statement: is the call's transaction still open?
+    /// SQLite's own flag says so (`sqlite3_get_autocommit`), whatever SQL
+    /// ended it.
+    fn check_transaction(&mut self) -> Result<(), wit::StoreError> {
+        if !self.call.in_transaction || !self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.call.in_transaction = false;
+        self.call.transaction_lost = true;
+        let store_failed = matches!(
+            self.call.last_failure,
+            Some(
+                ErrorCode::DiskFull
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::OutOfMemory
+                    | ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::DatabaseCorrupt
+                    | ErrorCode::NotADatabase
+                    | ErrorCode::ReadOnly
+                    | ErrorCode::CannotOpen
+            )
+        );
+        if self.call.deadline_hit || self.call.denial.is_some() {
+            // SQLite rolls back a write interrupted inside a transaction.
+        } else if store_failed {
+            self.call.fault = Some(
+                "the site database failed during the call and rolled its transaction back \
+                 (see the error before this one); nothing the call wrote was kept"
+                    .to_string(),
+            );
+        } else {
+            let denial = self.policy().ended_transaction();
+            self.deny(denial);
+        }
+        Err(self.doomed_error().expect("the call is doomed"))
+    }
+
+    /// Run a check the host makes around a plugin's DDL. A check that fails
+    /// for any reason other than a denial dooms the call: a plugin must not
+    /// get past a check by making it fail.
+    fn checked<T>(
+        &mut self,
+        check: impl FnOnce(&mut Self) -> Result<T, wit::StoreError>,
+    ) -> Result<T, wit::StoreError> {
+        let result = check(self);
+        if let Err(e) = &result
+            && !matches!(e, wit::StoreError::AccessDenied(_))
+            && self.call.fault.is_none()
+        {
+            self.call.fault = Some(format!(
+                "the host could not check the call's schema change ({}), so the call failed \
+                 and nothing it wrote was kept",
+                match e {
+                    wit::StoreError::Sql(m) | wit::StoreError::LimitExceeded(m) => m.as_str(),
+                    _ => "unexpected error",
+                }
+            ));
+        }
+        result
+    }
+
+    fn deny_write_in_filter(&mut self, target: &str) -> wit::StoreError {
+        let denial = self.policy().write_in_filter(target);
+        self.deny(denial)
+    }
+
     /// Prepare (or find in the cache) under the authorizer; returns whether
     /// the statement changes the schema and the tables it reads or writes.
     fn prepare_checked(&mut self, sql: &str) -> Result<(bool, StatementTables), wit::StoreError> {
-        self.prepare_checked_once(sql, false)
+        let checked = self.prepare_checked_once(sql, false)?;
+        // A statement from the cache was authorized in the mode of the call
+        // that prepared it: a filter must not reuse a command's write. SQLite
+        // itself says whether the statement can write.
+        if self.call.access == Some(CallAccess::ReadOnly) {
+            let read_only = self
+                .conn
+                .prepare_cached(sql)
+                .map(|stmt| stmt.readonly())
+                .unwrap_or(false);
+            if !read_only {
+                return Err(self.deny_write_in_filter(""));
+            }
+        }
+        Ok(checked)
     }
 
     /// `fresh`: the statement cache was just flushed, so SQLite compiles the
@@ -286,6 +425,7 @@ impl PluginDb {
             state.denial = None;
             state.changes_schema = false;
             state.ddl_allowed = false;
+            state.bookkeeping = false;
             state.authorized = false;
             state.touched.clear();
         }
@@ -432,6 +572,7 @@ impl PluginDb {
     }
 
     fn step_error(&mut self, error: rusqlite::Error) -> wit::StoreError {
+        self.call.last_failure = error.sqlite_error_code();
         // Re-preparing an expired statement runs the authorizer again.
         let denial = self.auth.lock().denial.take();
         if let Some(denial) = denial {
@@ -521,18 +662,40 @@ impl PluginDb {
                 pairs.collect::<rusqlite::Result<Vec<(String, String)>>>()
             })
             .map_err(|e| wit::StoreError::Sql(sqlite_message(&e)))?;
-        if let Some((table, target)) = foreign
-            .iter()
-            .find(|(_, t)| !policy.allows(t, Access::Read))
-        {
+        if let Some((table, target)) = foreign.iter().find(|(_, t)| !ns.owns(t)) {
             let denial = Denial {
-                action: "read".into(),
+                action: "reference".into(),
                 target: target.clone(),
                 message: format!(
                     "plugin \"{}\" may not reference table {target} from {table}: a foreign key \
-                     reads the table it points at; grant it with: wasmdesk plugin grant {} read:{target}",
-                    policy.plugin(),
+                     into another namespace would block that table's deletes (and so erasure); \
+                     keep the id in a plain column instead",
                     policy.plugin()
+                ),
+            };
+            return Err(self.deny(denial));
+        }
+        let size: i64 = self
+            .host(|c| {
+                c.query_row(
+                    "SELECT coalesce(sum(length(sql)), 0) FROM main.sqlite_schema \
+                     WHERE lower(substr(tbl_name, 1, length(?1))) = ?1",
+                    [&prefix],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(|e| wit::StoreError::Sql(sqlite_message(&e)))?;
+        if size > MAX_SCHEMA_BYTES {
+            let denial = Denial {
+                action: "create".into(),
+                target: prefix.clone(),
+                message: format!(
+                    "plugin \"{}\" may not keep more than {} KiB of schema SQL in its namespace \
+                     ({prefix}*): this change would make it {} KiB; every process parses the \
+                     whole schema, so a bloated one slows every plugin",
+                    policy.plugin(),
+                    MAX_SCHEMA_BYTES / 1024,
+                    size / 1024
                 ),
             };
             return Err(self.deny(denial));
@@ -543,13 +706,21 @@ impl PluginDb {
     /// Run host statements on this connection without the plugin's checks.
     /// Never uses the statement cache, so a plugin cannot reuse a statement
     /// the host prepared.
+    /// The plugin's deadline does not interrupt them: a host check cut off
+    /// halfway would let the plugin's change through unchecked.
     fn host<T>(
         &mut self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
+        let deadline = self
+            .deadline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         self.auth.lock().bypass = true;
         let result = f(&self.conn);
         self.auth.lock().bypass = false;
+        self.set_deadline(deadline);
         result
     }
 

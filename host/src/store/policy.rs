@@ -157,7 +157,7 @@ const ALLOWED_MODULES: &[&str] = &["fts5", "rtree"];
 
 /// Whether SQLite named this index itself (for a UNIQUE or PRIMARY KEY).
 pub fn is_auto_index(name: &str) -> bool {
-    name.len() > 17 && name[..17].eq_ignore_ascii_case("sqlite_autoindex_")
+    name.len() > 17 && namespace::starts_with_ignore_case(name, "sqlite_autoindex_")
 }
 
 /// What one plugin may do: its own namespace plus the grants the site owner
@@ -321,13 +321,20 @@ impl Policy {
     }
 
     fn check_table(&self, table: &str, access: Access) -> Result<(), Denial> {
-        if table.len() > 7 && table[..7].eq_ignore_ascii_case("pragma_") {
+        // The plugin's own namespace comes first: a plugin whose id starts
+        // with `pragma` owns `pragma_x__*` tables, which are no pragma.
+        if self.namespace.owns(table) {
+            return Ok(());
+        }
+        if let Some(pragma) = table
+            .get(7..)
+            .filter(|_| namespace::starts_with_ignore_case(table, "pragma_"))
+        {
             return Err(self.deny(
                 "pragma",
                 table,
                 format!(
-                    "may not use {table}(): run PRAGMA {}(TABLE) on one of its own tables instead",
-                    &table[7..]
+                    "may not use {table}(): run PRAGMA {pragma}(TABLE) on one of its own tables instead"
                 ),
             ));
         }
@@ -371,6 +378,28 @@ impl Policy {
         }
     }
 
+    /// A filter (a read-only call) tried to write.
+    pub fn write_in_filter(&self, target: &str) -> Denial {
+        self.deny(
+            "write",
+            target,
+            "may not write while applying a filter: filters only transform values".to_string(),
+        )
+    }
+
+    /// A statement ended the call's transaction (a conflict clause such as
+    /// `OR ROLLBACK`, `RAISE(ROLLBACK)` in a trigger).
+    pub fn ended_transaction(&self) -> Denial {
+        self.deny(
+            "rollback",
+            "",
+            "may not end the host's transaction (ROLLBACK through a conflict clause or \
+             RAISE(ROLLBACK) in a trigger): the call failed and nothing it wrote was kept; \
+             use OR ABORT, OR FAIL or RAISE(ABORT) to undo one statement"
+                .to_string(),
+        )
+    }
+
     fn outside_namespace(&self, op: SchemaOp, what: &str, name: &str) -> Denial {
         self.deny(
             op.verb(),
@@ -398,6 +427,47 @@ mod tests {
 
     fn reports() -> Policy {
         Policy::new("reports", [("tickets__tickets".to_string(), Access::Read)])
+    }
+
+    #[test]
+    fn an_id_that_starts_like_a_pragma_owns_its_namespace() {
+        let p = Policy::new("pragma-tools", []);
+        assert_eq!(
+            p.check(
+                Request::Read {
+                    table: "pragma_tools__t"
+                },
+                None
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            p.check(
+                Request::Write {
+                    table: "PRAGMA_TOOLS__t"
+                },
+                None
+            ),
+            Ok(())
+        );
+        assert!(
+            p.check(
+                Request::Read {
+                    table: "pragma_table_list"
+                },
+                None
+            )
+            .is_err()
+        );
+        assert!(
+            p.check(
+                Request::Read {
+                    table: "pragma_tools_x"
+                },
+                None
+            )
+            .is_err()
+        );
     }
 
     #[test]

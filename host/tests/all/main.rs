@@ -12,4 +12,5 @@ mod plugin_kit;
 mod privacy;
 mod sandbox;
 mod support;
+mod threats;
 mod tickets;

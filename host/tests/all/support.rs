@@ -200,11 +200,30 @@ pub fn run_in_folder(cwd: &Path, args: &[&str]) -> Run {
     wasmdesk(args.iter().map(OsStr::new), Some(cwd))
 }
 
+/// `wasmdesk --site ROOT ARGS` with extra environment variables.
+pub fn wasmdesk_with_env(site: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let site_args = [OsStr::new("--site"), site.as_os_str()];
+    wasmdesk_env(
+        site_args.into_iter().chain(args.iter().map(OsStr::new)),
+        None,
+        env,
+    )
+}
+
 fn wasmdesk<'a>(args: impl IntoIterator<Item = &'a OsStr>, cwd: Option<&Path>) -> Run {
+    wasmdesk_env(args, cwd, &[])
+}
+
+fn wasmdesk_env<'a>(
+    args: impl IntoIterator<Item = &'a OsStr>,
+    cwd: Option<&Path>,
+    env: &[(&str, &str)],
+) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wasmdesk"));
     if let Some(cwd) = cwd {
         command.current_dir(cwd);
     }
+    command.envs(env.iter().copied());
     let output = command
         .args(args)
         .env_remove("WASMDESK_SITE")
