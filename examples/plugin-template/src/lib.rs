@@ -189,6 +189,9 @@ impl hooks::Guest for Plugin {
             return Ok(());
         }
         let ticket: Json = serde_json::from_str(&payload).map_err(|e| e.to_string())?;
+        // The payload is whole only if the site owner let this plugin read
+        // the tickets plugin's tables; otherwise it holds the ids and a
+        // `withheld` list, and there is no address to note.
         if let Some(email) = ticket["email"].as_str() {
             let note = format!("opened ticket {}", ticket["id"]);
             add_note(email, &note).map_err(sql_error)?;

@@ -90,7 +90,12 @@ pub fn plugin_details(p: &PluginEntry) -> String {
             }
         }
         if !m.actions.is_empty() {
-            out.push_str(&format!("  actions: {}\n", m.actions.join(", ")));
+            out.push_str(&format!(
+                "  subscribes to actions: {} (it receives their full payloads only if it may \
+                 read every table the emitting call touched; otherwise only their numbers: ids, \
+                 counts, flags)\n",
+                m.actions.join(", ")
+            ));
         }
         for f in &m.filters {
             out.push_str(&format!("  filter: {} (priority {})\n", f.name, f.priority));

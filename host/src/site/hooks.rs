@@ -1,7 +1,9 @@
 //! WordPress-style hooks: filters run (read-only) before a command and on
 //! its result; actions a command emitted fire after it committed.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -10,6 +12,7 @@ use crate::error::Error;
 use crate::registry::records;
 use crate::runtime::log::CallLog;
 use crate::runtime::{CallError, FailureKind};
+use crate::store::{Access, Policy};
 
 /// How deep actions may emit further actions before they are dropped, by
 /// default; `WASMDESK_MAX_ACTION_DEPTH` sets it.
@@ -95,14 +98,33 @@ impl Site {
     /// in its own transaction. Returns one warning per failed handler; the
     /// failure is also written to that plugin's log.
     pub fn fire(&mut self, events: Vec<(String, String)>) -> Vec<String> {
+        self.fire_emitted(Emitted {
+            plugin: None,
+            tables: vec![],
+            actions: events,
+        })
+    }
+
+    /// Fire what a committed plugin call emitted.
+    pub(crate) fn fire_emitted(&mut self, emitted: Emitted) -> Vec<String> {
         let (max_depth, max_calls) = action_limits();
         let mut warnings = Vec::new();
         let mut calls = 0u32;
         // One depth warning per plugin and action, not one per handler call.
         let mut too_deep: std::collections::HashSet<(String, String)> = Default::default();
-        let mut queue: VecDeque<(String, String, u32, Option<String>)> =
-            events.into_iter().map(|(e, p)| (e, p, 0, None)).collect();
-        while let Some((event, payload, depth, emitter)) = queue.pop_front() {
+        let mut queue: VecDeque<(String, String, u32, Rc<Source>)> = VecDeque::new();
+        let enqueue = |queue: &mut VecDeque<_>, emitted: Emitted, depth: u32| {
+            let source = Rc::new(Source {
+                plugin: emitted.plugin,
+                tables: emitted.tables,
+            });
+            for (event, payload) in emitted.actions {
+                queue.push_back((event, payload, depth, Rc::clone(&source)));
+            }
+        };
+        enqueue(&mut queue, emitted, 0);
+        while let Some((event, payload, depth, source)) = queue.pop_front() {
+            let emitter = source.plugin.as_ref().map(|p| format!("\"{p}\""));
             let handlers: Vec<String> = match records::enabled(&self.db) {
                 Ok(records) => records
                     .into_iter()
@@ -118,7 +140,7 @@ impl Site {
                 if calls >= max_calls {
                     // Everything still queued is dropped with this one.
                     let dropped = 1 + queue.len();
-                    let from = emitter.as_deref().unwrap_or("the command");
+                    let from = emitter.as_deref().unwrap_or("the host");
                     let warning = format!(
                         "actions stopped after {max_calls} handler calls in one request: \
                          plugin \"{id}\" handling {event} (emitted by {from}) and {} more \
@@ -131,15 +153,20 @@ impl Site {
                     return warnings;
                 }
                 calls += 1;
-                match self.run_action(&id, &event, &payload) {
+                let delivered = match self.may_see(&id, &source) {
+                    Ok(true) => Cow::Borrowed(payload.as_str()),
+                    Ok(false) => Cow::Owned(ids_only(&payload)),
+                    Err(e) => {
+                        warnings.push(format!("action {event}: {e}"));
+                        continue;
+                    }
+                };
+                match self.run_action(&id, &event, &delivered) {
                     Ok(emitted) if depth < max_depth => {
-                        queue.extend(
-                            emitted.into_iter().map(|(e, p)| {
-                                (e, p, depth + 1, Some(format!("\"{id}\" on {event}")))
-                            }),
-                        );
+                        enqueue(&mut queue, emitted, depth + 1);
                     }
                     Ok(emitted) => {
+                        let emitted = emitted.actions;
                         if let Some((next, _)) = emitted.first()
                             && too_deep.insert((id.clone(), event.clone()))
                         {
@@ -165,13 +192,26 @@ impl Site {
         warnings
     }
 
+    /// Whether handler `id` may see a payload from `source`: the host's own
+    /// and its own actions, or when it may read every table the emitting
+    /// call touched (by its namespace or a grant).
+    fn may_see(&mut self, id: &str, source: &Source) -> Result<bool, Error> {
+        let Some(emitter) = &source.plugin else {
+            return Ok(true);
+        };
+        if emitter == id {
+            return Ok(true);
+        }
+        let grants = self.registry.get(&self.db, id)?.grants.clone();
+        let policy = Policy::new(id, grants);
+        Ok(source
+            .tables
+            .iter()
+            .all(|table| policy.allows(table, Access::Read)))
+    }
+
     /// Run one action handler; returns the actions it emitted in turn.
-    fn run_action(
-        &mut self,
-        id: &str,
-        event: &str,
-        payload: &str,
-    ) -> Result<Vec<(String, String)>, Error> {
+    fn run_action(&mut self, id: &str, event: &str, payload: &str) -> Result<Emitted, Error> {
         let (_, plugin) = self.ready(id)?;
         let Some(hooks) = plugin.exports.hooks.as_ref() else {
             return Err(Error::UnknownOp(format!(
@@ -202,4 +242,40 @@ fn log_warning(site: &Site, id: &str, event: &str, warning: &str) {
     let mut log = CallLog::default();
     log.push("warn", warning);
     log.append_to(&site.paths.logs, id, &format!("action {event}"));
+}
+
+/// Actions a committed call emitted, and the tables that call touched.
+pub(crate) struct Emitted {
+    /// The emitting plugin; `None` for the host's own actions.
+    pub plugin: Option<String>,
+    pub tables: Vec<String>,
+    pub actions: Vec<(String, String)>,
+}
+
+/// Where queued actions came from.
+struct Source {
+    plugin: Option<String>,
+    tables: Vec<String>,
+}
+
+/// A payload for a handler that may not read what the emitting call read:
+/// only its top-level numbers, booleans and nulls (ids, counts, flags), and
+/// the names of the fields withheld, so the handler can read them through
+/// its own grants.
+pub(crate) fn ids_only(payload: &str) -> String {
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(payload) else {
+        return serde_json::json!({"withheld": ["*"]}).to_string();
+    };
+    let mut kept = serde_json::Map::new();
+    let mut withheld = Vec::new();
+    for (key, value) in fields {
+        match value {
+            Value::Number(_) | Value::Bool(_) | Value::Null => {
+                kept.insert(key, value);
+            }
+            _ => withheld.push(Value::String(key)),
+        }
+    }
+    kept.insert("withheld".into(), Value::Array(withheld));
+    Value::Object(kept).to_string()
 }

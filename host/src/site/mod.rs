@@ -697,7 +697,7 @@ impl Site {
         }
         let operation = format!("command {command}");
         let args = serde_json::to_string(&args).expect("a JSON value serializes");
-        let (output, events) = self.run_with_db(
+        let (output, emitted) = self.run_with_db(
             id,
             &plugin,
             &operation,
@@ -718,7 +718,7 @@ impl Site {
                 message: format!("returned invalid JSON ({e}); its writes were kept"),
             })
         })?;
-        let warnings = self.fire(events);
+        let warnings = self.fire_emitted(emitted);
         let result = match &info.result_filter {
             Some(filter) => self.apply_filters(filter, result)?,
             None => result,
@@ -773,7 +773,7 @@ impl Site {
             &mut Store<HostState>,
             &Instance,
         ) -> wasmtime::Result<Result<R, (FailureKind, String)>>,
-    ) -> Result<(R, Vec<(String, String)>), Error> {
+    ) -> Result<(R, hooks::Emitted), Error> {
         // The grants in force, unless the caller runs it with others (setup
         // runs with the grants about to be approved).
         let started = Instant::now();
@@ -825,6 +825,12 @@ impl Site {
         // The audit entry of a call that writes is committed with its
         // writes: no change without its record.
         let (mut draft, wrote) = self.call_draft(id, operation, &outcome, started, &mut db);
+        // The tables the call touched decide who may see its actions' payloads.
+        let call_tables: Vec<String> = if state.events.0.is_empty() {
+            vec![]
+        } else {
+            draft.tables.iter().map(|t| t.table.clone()).collect()
+        };
         let mut head = None;
         let writes =
             wrote && outcome.is_ok() && access == CallAccess::ReadWrite && self.audit_calls;
@@ -884,12 +890,17 @@ impl Site {
                 format!("its changes could not be committed and were rolled back: {e}"),
             ))),
             (Ok(value), Ok(committed)) => {
-                let events = if committed {
+                let actions = if committed {
                     std::mem::take(&mut state.events.0)
                 } else {
                     vec![]
                 };
-                Ok((value, events))
+                let emitted = hooks::Emitted {
+                    plugin: Some(id.to_string()),
+                    tables: call_tables,
+                    actions,
+                };
+                Ok((value, emitted))
             }
             (Err(e), _) => Err(Error::Call(e)),
         }

@@ -301,9 +301,8 @@ impl PluginDb {
         if result.is_ok() && (changes_schema || tables.iter().any(|(_, write)| *write)) {
             self.call.usage.wrote = true;
         }
-        if let Ok(result) = &result
-            && self.track_usage
-        {
+        if let Ok(result) = &result {
+            // Always: the tables decide who may see the call's actions.
             self.note_usage(&tables, params, result);
         }
         result
@@ -492,6 +491,9 @@ impl PluginDb {
             } else {
                 *entry.read.get_or_insert(0) += result.rows.len() as u64;
             }
+        }
+        if !self.track_usage {
+            return;
         }
         let texts = params
             .iter()

@@ -15,9 +15,30 @@ fn events(site: &TestSite) -> Vec<Value> {
         .clone()
 }
 
+/// Let `plugin` read every table of the tickets plugin: it then receives
+/// the full payloads of the tickets plugin's actions.
+pub fn grant_all_ticket_tables(site: &TestSite, plugin: &str) {
+    let tables: Vec<String> = {
+        let conn = site.sqlite();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'tickets\\_\\_%' ESCAPE '\\'")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert!(!tables.is_empty());
+    for table in tables {
+        site.run(&["plugin", "grant", plugin, &format!("read:{table}")])
+            .ok();
+    }
+}
+
 #[test]
 fn actions_fire_after_the_ticket_committed_with_their_payloads() {
     let site = TestSite::with(&["tickets", "watcher"]);
+    grant_all_ticket_tables(&site, "watcher");
     let id = site
         .call(
             "tickets.create",

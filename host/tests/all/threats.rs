@@ -434,3 +434,61 @@ fn a_component_with_too_many_memories_is_refused_at_inspect_with_the_reason() {
     // The host goes on serving.
     site.run(&["plugin", "list"]).ok();
 }
+
+#[test]
+fn an_action_carries_personal_data_only_to_plugins_that_may_read_it() {
+    let site = TestSite::with(&["tickets", "watcher"]);
+    let inspect = site.run(&["plugin", "inspect", "watcher"]).ok().stdout;
+    assert!(
+        inspect.contains("subscribes to actions: ticket.created"),
+        "{inspect}"
+    );
+    let id = site
+        .call(
+            "tickets.create",
+            json!({"email": "private@example.com", "subject": "My debts", "body": "Details"}),
+        )
+        .ok()
+        .json()["id"]
+        .clone();
+    let seen = site.call("watcher.events", json!({})).ok().json();
+    let created = &seen[0];
+    assert_eq!(created["event"], "ticket.created");
+    let payload = &created["payload"];
+    assert_eq!(payload["id"], id, "ids still arrive: {payload}");
+    let withheld = payload["withheld"].to_string();
+    assert!(withheld.contains("email"), "{payload}");
+    let stored = site
+        .sqlite()
+        .query_row(
+            "SELECT group_concat(payload) FROM watcher__events",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    for secret in ["private@example.com", "My debts", "Details"] {
+        assert!(
+            !stored.contains(secret),
+            "{secret} reached watcher: {stored}"
+        );
+    }
+    // With read grants on the tables the command touched, the payload is whole.
+    crate::hooks::grant_all_ticket_tables(&site, "watcher");
+    site.call(
+        "tickets.create",
+        json!({"email": "second@example.com", "subject": "S", "body": "B"}),
+    )
+    .ok();
+    let seen = site.call("watcher.events", json!({})).ok().json();
+    let last = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "ticket.created")
+        .unwrap();
+    assert!(
+        last["payload"].to_string().contains("second@example.com"),
+        "{last}"
+    );
+}
