@@ -83,6 +83,7 @@ fn main() -> Result<()> {
     let tickets: i64 = tickets.parse().context("TICKETS")?;
     let rounds: usize = rounds.parse().context("ROUNDS")?;
     audit_cost(root, tickets, rounds)?;
+    sandbox_cost(root, tickets, rounds)?;
     native_cost(root, tickets, rounds)
 }
 
@@ -243,6 +244,49 @@ fn audit_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()>
                 "command": name,
                 "audited_ns": with.as_nanos() as u64,
                 "unaudited_ns": without.as_nanos() as u64,
+            })
+        );
+    }
+    Ok(())
+}
+
+/// What the sandbox checks of issue 12 add to a warm plugin call (the
+/// transaction checked after every statement, the read-only check in
+/// filters, host checks free of the deadline): the same calls through two
+/// sites on the same database, one with the checks and one without.
+fn sandbox_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()> {
+    let mut checked = Site::open(root)?;
+    let mut unchecked = Site::open(root)?;
+    unchecked.unchecked_for_benchmarks();
+    let get = |site: &mut Site, i: u32| -> Result<()> {
+        let id = 1 + (i64::from(i) * 7919) % tickets;
+        site.call("tickets", "get", &format!("{{\"id\":{id}}}"))?;
+        Ok(())
+    };
+    let create = |site: &mut Site, i: u32| -> Result<()> {
+        site.call(
+            "tickets",
+            "create",
+            &format!(
+                "{{\"email\":\"sandbox{i}@example.com\",\"subject\":\"Sandbox bench\",\"body\":\"bench {i}\"}}"
+            ),
+        )?;
+        Ok(())
+    };
+    for (name, op) in [
+        ("tickets.get", &get as &dyn Fn(&mut Site, u32) -> Result<()>),
+        ("tickets.create", &create),
+    ] {
+        let (with, without) = paired(rounds, &mut |i| op(&mut checked, i), &mut |i| {
+            op(&mut unchecked, i)
+        })?;
+        println!(
+            "{}",
+            json!({
+                "measure": "sandbox",
+                "command": name,
+                "checked_ns": with.as_nanos() as u64,
+                "unchecked_ns": without.as_nanos() as u64,
             })
         );
     }

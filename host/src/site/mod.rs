@@ -67,6 +67,8 @@ pub struct Site {
     actor: Actor,
     /// Off only in benchmarks that measure what the audit log costs.
     audit_calls: bool,
+    /// Off only when a benchmark measures what the sandbox checks cost.
+    sandbox_checks: bool,
     /// The newest audit entry this process wrote, not yet in `audit.head`,
     /// and when that file was last written.
     anchor: (Option<audit::Head>, Option<Instant>),
@@ -200,6 +202,7 @@ impl Site {
             site_key,
             actor: Actor::host(),
             audit_calls: true,
+            sandbox_checks: true,
             anchor: (None, None),
             pending: Vec::new(),
             pending_since: None,
@@ -223,6 +226,16 @@ impl Site {
     #[doc(hidden)]
     pub fn unaudited_for_benchmarks(&mut self) {
         self.audit_calls = false;
+        self.plugin_dbs.clear();
+    }
+
+    /// Skip the per-statement sandbox checks (is the call's transaction
+    /// still open, is a filter's statement read-only, host checks free of
+    /// the deadline), for this process only. Exists so that `cargo xtask
+    /// bench` can measure what they cost; the CLI and the bridge never call it.
+    #[doc(hidden)]
+    pub fn unchecked_for_benchmarks(&mut self) {
+        self.sandbox_checks = false;
         self.plugin_dbs.clear();
     }
 
@@ -791,6 +804,7 @@ impl Site {
             None => PluginDb::open(&self.paths.db, id, grants.clone())?,
         };
         db.track_usage = self.audit_calls;
+        db.sandbox_checks = self.sandbox_checks;
         db.begin_call(grants, deadline, limits.result_cap(), access)?;
         let site_key = self.site_key.clone();
         let call = Call {

@@ -173,6 +173,18 @@ fn in_process(site: &Path, tickets: usize, runs: usize) -> Result<Vec<Row>> {
                 target: Target::Within(1.3),
             });
         }
+        if m["measure"] == "sandbox" {
+            let command = m["command"].as_str().unwrap_or("?");
+            rows.push(Row {
+                path: format!(
+                    "warm `{command}` in one process with the sandbox checks (the transaction checked after every statement, filters' statements checked read-only, host checks free of the plugin's deadline)"
+                ),
+                ours: ns("checked_ns"),
+                baseline_name: "the same call with those checks off (as before they existed)".into(),
+                baseline: ns("unchecked_ns"),
+                target: Target::Within(1.1),
+            });
+        }
         if m["measure"] == "audit" {
             let command = m["command"].as_str().unwrap_or("?");
             rows.push(Row {
