@@ -279,10 +279,12 @@ pub fn report(error: &Error, json: bool) {
             json!({"ok": false, "error": {"code": code.as_str(), "message": error.to_string()}});
         let _ = writeln!(std::io::stderr(), "{body}");
     } else {
+        // One line, whatever a plugin put into the message.
         let _ = writeln!(
             std::io::stderr(),
-            "wasmdesk: error[{}]: {error}",
-            code.as_str()
+            "wasmdesk: error[{}]: {}",
+            code.as_str(),
+            crate::text::single_line(&error.to_string())
         );
     }
 }
@@ -425,7 +427,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut site = open_site(&cli.site)?;
             let output = site.call(plugin, command, &args.args)?;
             for warning in &output.warnings {
-                let _ = writeln!(std::io::stderr(), "wasmdesk: warning: {warning}");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "wasmdesk: warning: {}",
+                    crate::text::single_line(warning)
+                );
             }
             let pretty =
                 serde_json::to_string_pretty(&output.result).expect("a JSON value serializes");
@@ -456,8 +462,11 @@ fn run_plugin(site: &mut Site, command: PluginCommand, json: bool) -> Result<(),
                          after reviewing: wasmdesk plugin inspect {name}"
                     )));
                 }
-                eprintln!("{}", output::plugin_details(&entry));
-                if !confirm(&format!("Enable {name} and grant what it asks for?"))? {
+                eprintln!("{}", output::lines_only(&output::plugin_details(&entry)));
+                let asked = entry.manifest.as_ref().map_or(0, |m| m.capabilities.len());
+                if !confirm(&format!(
+                    "Enable {name} and grant the {asked} grant(s) it asks for?"
+                ))? {
                     return Err(Error::Conflict(format!(
                         "not enabled: you did not approve \"{name}\""
                     )));

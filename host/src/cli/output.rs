@@ -15,8 +15,23 @@ pub fn print(json: bool, value: serde_json::Value, human: impl FnOnce() -> Strin
     let _ = if json {
         writeln!(out, "{value}")
     } else {
-        writeln!(out, "{}", human())
+        writeln!(out, "{}", lines_only(&human()))
     };
+}
+
+/// A plugin's string on one line, with control, bidi and invisible
+/// characters shown escaped: it cannot forge or hide a line.
+fn s(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::single_line(text)
+}
+
+/// Text for a terminal: each line neutralised, the line breaks kept (a
+/// second guard behind the escaping of each field).
+pub fn lines_only(text: &str) -> String {
+    text.split('\n')
+        .map(|line| crate::text::single_line(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn plugin_table(plugins: &[PluginEntry]) -> String {
@@ -31,11 +46,11 @@ pub fn plugin_table(plugins: &[PluginEntry]) -> String {
         let version = p
             .manifest
             .as_ref()
-            .map(|m| m.version.as_str())
-            .unwrap_or("-");
+            .map(|m| s(&m.version))
+            .unwrap_or("-".into());
         let note = match (&p.note, &p.manifest) {
-            (Some(note), _) => note.clone(),
-            (None, Some(m)) => m.description.clone(),
+            (Some(note), _) => s(note).into_owned(),
+            (None, Some(m)) => s(&m.description).into_owned(),
             (None, None) => String::new(),
         };
         out.push_str(&format!(
@@ -52,7 +67,7 @@ pub fn plugin_table(plugins: &[PluginEntry]) -> String {
 pub fn plugin_details(p: &PluginEntry) -> String {
     let mut out = format!("plugin {} ({})\n", p.id, p.status.as_str());
     if let Some(note) = &p.note {
-        out.push_str(&format!("  note: {note}\n"));
+        out.push_str(&format!("  note: {}\n", s(note)));
     }
     if let Some(file) = &p.file {
         out.push_str(&format!("  file: {}\n", file.display()));
@@ -69,7 +84,8 @@ pub fn plugin_details(p: &PluginEntry) -> String {
     if let Some(m) = &p.manifest {
         out.push_str(&format!(
             "  version: {}\n  description: {}\n",
-            m.version, m.description
+            s(&m.version),
+            s(&m.description)
         ));
         out.push_str(&format!(
             "  own tables: {}*\n",
@@ -78,15 +94,31 @@ pub fn plugin_details(p: &PluginEntry) -> String {
         if m.capabilities.is_empty() {
             out.push_str("  asks for: nothing outside its own tables\n");
         } else {
-            out.push_str("  asks for:\n");
+            // The host's own reading of each grant first, the plugin's
+            // reason after it: a reason cannot cover the grant line.
+            out.push_str(&format!(
+                "  asks for {} grant(s) outside its own tables:\n",
+                m.capabilities.len()
+            ));
             for c in &m.capabilities {
-                out.push_str(&format!("    {}  ({})\n", c.capability(), c.reason));
+                let cap = c.capability();
+                out.push_str(&format!(
+                    "    {}:{}  (reason given: {})\n",
+                    crate::store::Access::from(cap.access),
+                    s(&cap.table),
+                    s(&c.reason)
+                ));
             }
         }
         if !m.commands.is_empty() {
             out.push_str("  commands:\n");
             for c in &m.commands {
-                out.push_str(&format!("    {}.{}  {}\n", m.id, c.name, c.description));
+                out.push_str(&format!(
+                    "    {}.{}  {}\n",
+                    m.id,
+                    s(&c.name),
+                    s(&c.description)
+                ));
             }
         }
         if !m.actions.is_empty() {
@@ -94,32 +126,38 @@ pub fn plugin_details(p: &PluginEntry) -> String {
                 "  subscribes to actions: {} (it receives their full payloads only if it may \
                  read every table the emitting call touched; otherwise only their numbers: ids, \
                  counts, flags)\n",
-                m.actions.join(", ")
+                s(&m.actions.join(", "))
             ));
         }
         for f in &m.filters {
-            out.push_str(&format!("  filter: {} (priority {})\n", f.name, f.priority));
+            out.push_str(&format!(
+                "  filter: {} (priority {})\n",
+                s(&f.name),
+                f.priority
+            ));
         }
         match &m.processing {
             None => out.push_str("  personal data: none declared\n"),
             Some(p) => {
-                out.push_str(&format!("  purpose: {}\n", p.purpose));
+                out.push_str(&format!("  purpose: {}\n", s(&p.purpose)));
                 out.push_str(&format!(
                     "  data categories: {}\n",
-                    p.data_categories.join(", ")
+                    s(&p.data_categories.join(", "))
                 ));
-                out.push_str(&format!("  retention: {}\n", p.retention));
+                out.push_str(&format!("  retention: {}\n", s(&p.retention)));
                 for f in &p.personal_data {
                     let policy = match &f.policy {
                         DataPolicy::Delete => "deleted on erasure".to_string(),
                         DataPolicy::Anonymise => "anonymised on erasure".to_string(),
                         DataPolicy::Retain { reason, days } => {
-                            format!("retained {days} days: {reason}")
+                            format!("retained {days} days: {}", s(reason))
                         }
                     };
                     out.push_str(&format!(
                         "    {}.{} ({}): {policy}\n",
-                        f.table, f.column, f.category
+                        s(&f.table),
+                        s(&f.column),
+                        s(&f.category)
                     ));
                 }
             }

@@ -174,6 +174,82 @@ impl From<wit::PluginManifest> for Manifest {
     }
 }
 
+/// The longest texts a manifest may carry, in characters: what an honest
+/// plugin needs to explain itself in `plugin inspect`, and no more.
+pub const MAX_DESCRIPTION: usize = 500;
+pub const MAX_TEXT: usize = 300;
+pub const MAX_NAME: usize = 80;
+
+impl Manifest {
+    /// Every text the owner reads is plain: no control characters (ESC, BEL,
+    /// newlines), no bidirectional overrides or invisible characters, and
+    /// of a sensible length. Each problem names the field.
+    fn check_texts(&self, problems: &mut Vec<String>) {
+        let mut check = |field: String, text: &str, max: usize| {
+            if let Some(bad) = text.chars().find(|c| crate::text::is_hazard(*c)) {
+                problems.push(format!(
+                    "{field} contains the control or invisible character {}: write plain text \
+                     on one line",
+                    crate::text::single_line(&bad.to_string())
+                ));
+            }
+            let length = text.chars().count();
+            if length > max {
+                problems.push(format!(
+                    "{field} is {length} characters long; at most {max} are shown"
+                ));
+            }
+        };
+        check("description".into(), &self.description, MAX_DESCRIPTION);
+        for (i, c) in self.capabilities.iter().enumerate() {
+            check(format!("capabilities[{i}].table"), &c.table, MAX_NAME);
+            check(format!("capabilities[{i}].reason"), &c.reason, MAX_TEXT);
+        }
+        for c in &self.commands {
+            let name = crate::text::single_line(&c.name);
+            check(
+                format!("command {name} description"),
+                &c.description,
+                MAX_TEXT,
+            );
+            for f in &c.argument_filters {
+                check(format!("command {name} argument"), &f.argument, MAX_NAME);
+            }
+        }
+        if let Some(p) = &self.processing {
+            check("processing.purpose".into(), &p.purpose, MAX_TEXT);
+            check("processing.retention".into(), &p.retention, MAX_TEXT);
+            for c in p.data_categories.iter().chain(&p.data_subjects) {
+                check("processing data category or subject".into(), c, MAX_NAME);
+            }
+            for f in &p.personal_data {
+                check("processing.personal-data table".into(), &f.table, MAX_NAME);
+                check(
+                    "processing.personal-data column".into(),
+                    &f.column,
+                    MAX_NAME,
+                );
+                check(
+                    "processing.personal-data category".into(),
+                    &f.category,
+                    MAX_NAME,
+                );
+                if let DataPolicy::Retain { reason, .. } = &f.policy {
+                    check("processing.personal-data reason".into(), reason, MAX_TEXT);
+                }
+            }
+            for r in &p.retention_rules {
+                check("processing.retention-rules name".into(), &r.name, MAX_NAME);
+                check(
+                    "processing.retention-rules description".into(),
+                    &r.description,
+                    MAX_TEXT,
+                );
+            }
+        }
+    }
+}
+
 /// Ids no plugin may take.
 /// Ids the host routes or names itself: bridge ops (`site.*`, `privacy.*`,
 /// `plugin.*`), SQLite's own names (`sqlite_*` tables, `pragma_*`
@@ -243,6 +319,7 @@ impl Manifest {
                 problems.push(format!("asks for {refusal}"));
             }
         }
+        self.check_texts(&mut problems);
         let mut seen = std::collections::BTreeSet::new();
         for command in &self.commands {
             if !valid_id(&command.name) {

@@ -23,6 +23,9 @@ impl CallLog {
             self.dropped += 1;
             return;
         }
+        // One entry is one line: a newline or an escape sequence in what the
+        // plugin wrote is kept visibly escaped, never interpreted.
+        let message = crate::text::single_line(message);
         let mut end = message.len().min(MAX_LINE);
         while !message.is_char_boundary(end) {
             end -= 1;
@@ -63,6 +66,7 @@ impl CallLog {
             let mut out = String::new();
             for (at, level, message) in &self.lines {
                 let at = humantime::format_rfc3339_millis(*at);
+                let operation = crate::text::single_line(operation);
                 out.push_str(&format!("{at} {level:<6} [{operation}] {message}\n"));
             }
             if self.dropped > 0 {

@@ -8,6 +8,7 @@ mod capabilities;
 mod cli;
 mod hooks;
 mod lifecycle;
+mod owner_text;
 mod plugin_kit;
 mod privacy;
 mod sandbox;
