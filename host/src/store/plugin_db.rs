@@ -827,3 +827,57 @@ impl ToSql for Value {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn db_in_call(dir: &Path, deadline: Instant) -> PluginDb {
+        let mut db = PluginDb::open(&dir.join("site.db"), "probe", vec![]).unwrap();
+        db.begin_call(vec![], deadline, 1 << 20, CallAccess::ReadWrite)
+            .unwrap();
+        db
+    }
+
+    const SLOW: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                        LIMIT 300000) SELECT count(*) FROM c";
+
+    #[test]
+    fn the_plugins_deadline_does_not_interrupt_the_hosts_own_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = db_in_call(dir.path(), Instant::now() - Duration::from_secs(1));
+        let counted: i64 = db.host(|c| c.query_row(SLOW, [], |r| r.get(0))).unwrap();
+        assert_eq!(counted, 300_000);
+        // ... while the plugin's own statements stop at it.
+        db.set_deadline(Some(Instant::now() + Duration::from_millis(20)));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(db.execute(SLOW, &[]).is_err());
+        assert!(db.deadline_hit());
+    }
+
+    #[test]
+    fn a_check_that_fails_dooms_the_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = db_in_call(dir.path(), Instant::now() + Duration::from_secs(60));
+        db.execute("CREATE TABLE probe__t (a)", &[]).unwrap();
+        let failed: Result<(), wit::StoreError> =
+            db.checked(|_| Err(wit::StoreError::Sql("interrupted".into())));
+        assert!(failed.is_err());
+        assert!(db.fault().unwrap().contains("interrupted"));
+        // No statement runs after it, and nothing commits.
+        assert!(db.execute("INSERT INTO probe__t VALUES (1)", &[]).is_err());
+        assert!(!db.finish_call(true).unwrap());
+        drop(db);
+        let conn = rusqlite::Connection::open(dir.path().join("site.db")).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'probe__t'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+}

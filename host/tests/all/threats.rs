@@ -492,3 +492,38 @@ fn an_action_carries_personal_data_only_to_plugins_that_may_read_it() {
         "{last}"
     );
 }
+
+#[test]
+fn the_deadline_cannot_cut_the_namespace_check_after_a_rename() {
+    let site = site();
+    site.run(&["plugin", "limits", "probe", "--deadline-ms", "40"])
+        .ok();
+    let columns: Vec<String> = (0..200).map(|i| format!("c{i}")).collect();
+    let table = format!("CREATE TABLE probe__r ({})", columns.join(", "));
+    let views: Vec<String> = (0..40)
+        .map(|i| format!("CREATE VIEW probe__v{i} AS SELECT * FROM probe__r"))
+        .collect();
+    let before = schema(&site);
+    // Busy work of growing length moves the rename across the deadline.
+    for n in 0..30 {
+        let busy = format!(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT {}) \
+             SELECT count(*) FROM c",
+            n * 3000
+        );
+        let mut statements: Vec<&str> = vec![&table];
+        statements.extend(views.iter().map(String::as_str));
+        statements.push(&busy);
+        statements.push("ALTER TABLE probe__r RENAME TO notes__planted");
+        let error = batch(&site, &statements, "ok").error();
+        assert!(
+            ["capability_denied", "deadline_exceeded"].contains(&error["code"].as_str().unwrap()),
+            "{error}"
+        );
+        assert!(!site.table_exists("notes__planted"), "attempt {n}");
+        assert!(!site.table_exists("probe__r"), "attempt {n}");
+    }
+    site.run(&["plugin", "limits", "probe", "--deadline-ms", "5000"])
+        .ok();
+    assert_unharmed(&site, &before);
+}
