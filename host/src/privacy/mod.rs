@@ -52,15 +52,49 @@ pub struct Subject {
     pub identifiers: Vec<(String, String)>,
 }
 
+/// Why `email` (trimmed, lower-cased) is not an address a person can have,
+/// by RFC 5321's limits: one `@`, a local part of 1 to 64 bytes, a domain
+/// of dotted labels of 1 to 63 bytes, 254 bytes in all, no spaces or
+/// control characters.
+fn address_problem(email: &str) -> Option<&'static str> {
+    if email.len() > 254 {
+        return Some("it is longer than 254 bytes");
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("it contains spaces or control characters");
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return Some("it has no @");
+    };
+    if domain.contains('@') {
+        return Some("it has more than one @");
+    }
+    if local.is_empty() || local.len() > 64 {
+        return Some("the part before the @ must be 1 to 64 bytes");
+    }
+    if !domain.contains('.')
+        || domain
+            .split('.')
+            .any(|label| label.is_empty() || label.len() > 63)
+    {
+        return Some("the part after the @ must be a domain such as example.org");
+    }
+    None
+}
+
 impl Subject {
     pub fn new(email: &str, name: Option<&str>) -> Result<Subject, Error> {
         let email = email.trim().to_lowercase();
-        if !email
-            .split_once('@')
-            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
-        {
+        if let Some(problem) = address_problem(&email) {
+            let shown: String = email.chars().take(80).collect();
+            let more = if email.chars().count() > 80 {
+                "..."
+            } else {
+                ""
+            };
             return Err(Error::BadRequest(format!(
-                "{email:?} is not an e-mail address"
+                "\"{}{more}\" is not an e-mail address: {problem}",
+                crate::text::single_line(&shown)
             )));
         }
         let identifiers = name

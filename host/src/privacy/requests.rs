@@ -53,6 +53,15 @@ pub struct NewRequest {
     pub token: String,
 }
 
+/// Days a confirmation token stays valid: 7, or `WASMDESK_TOKEN_DAYS`.
+pub fn token_days() -> u32 {
+    std::env::var("WASMDESK_TOKEN_DAYS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|d| *d > 0)
+        .unwrap_or(7)
+}
+
 fn store_err(e: rusqlite::Error) -> Error {
     Error::Store(e.into())
 }
@@ -164,24 +173,43 @@ impl Site {
     }
 
     /// The customer confirmed (followed the link with the token).
+    /// A token works once, within [`token_days`] days of the request, in any
+    /// letter case; a used or expired one reveals nothing about the request.
     pub fn confirm_request(&mut self, token: &str) -> Result<Request, Error> {
-        let hash = hex(&Sha256::digest(token.trim().as_bytes()));
-        let found: Option<(i64, String)> = self
+        let hash = hex(&Sha256::digest(
+            token.trim().to_ascii_lowercase().as_bytes(),
+        ));
+        let found: Option<(i64, String, i64)> = self
             .db()
             .query_row(
-                "SELECT id, status FROM wasmdesk__requests WHERE token_hash = ?1",
+                "SELECT id, status, received_at FROM wasmdesk__requests WHERE token_hash = ?1",
                 [&hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(store_err)?;
-        let Some((id, status)) = found else {
-            return Err(Error::NotFound("no privacy request has this token".into()));
+        let days = token_days();
+        let unknown = || {
+            Error::NotFound(format!(
+                "no open privacy request has this token: a token works once and expires \
+                 {days} days after the request (ask for a new request)"
+            ))
         };
-        if status == "awaiting-confirmation" {
+        let Some((id, status, received_at)) = found else {
+            return Err(unknown());
+        };
+        if status != "awaiting-confirmation" {
+            return Err(unknown());
+        }
+        if crate::now_ms() > received_at + i64::from(days) * 24 * 3600 * 1000 {
+            return Err(unknown());
+        }
+        {
+            // Used: the token no longer finds the request.
             self.db()
                 .execute(
-                    "UPDATE wasmdesk__requests SET status = 'confirmed', confirmed_at = ?2 WHERE id = ?1",
+                    "UPDATE wasmdesk__requests SET status = 'confirmed', confirmed_at = ?2, \
+                     token_hash = 'used:' || id WHERE id = ?1",
                     params![id, crate::now_ms()],
                 )
                 .map_err(store_err)?;

@@ -877,3 +877,73 @@ fn shared_threads_are_anonymised_not_deleted() {
     assert_eq!(ticket2["messages"][1]["body"], "Same for me, [erased]");
     assert!(!file_contains(&site.db_path(), "ada@example.com"));
 }
+
+#[test]
+fn tokens_work_once_in_any_case_and_expire_and_bad_addresses_are_refused() {
+    let site = two_customers();
+    let request =
+        |email: &str| site.run(&["--json", "privacy", "request", "export", "--email", email]);
+    let created = request("ada@example.com").ok().json();
+    let token = created["token"].as_str().unwrap().to_uppercase();
+    let confirmed = site
+        .run(&["--json", "privacy", "confirm", &token])
+        .ok()
+        .json();
+    assert_eq!(confirmed["status"], "confirmed");
+    // Used: it finds nothing and says nothing about the request.
+    let again = site.run(&["--json", "privacy", "confirm", &token]);
+    assert_eq!(again.code, 3, "{again:?}");
+    assert!(!again.stderr.contains("ada@"), "{}", again.stderr);
+    assert!(again.stdout.is_empty());
+    assert!(
+        again.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("works once")
+    );
+
+    // Expired after 7 days.
+    let created = request("ada@example.com").ok().json();
+    let id = created["request"]["id"].as_i64().unwrap();
+    site.sqlite()
+        .execute(
+            "UPDATE wasmdesk__requests SET received_at = received_at - 8 * 86400000 WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
+    let late = site.run(&[
+        "--json",
+        "privacy",
+        "confirm",
+        created["token"].as_str().unwrap(),
+    ]);
+    assert_eq!(late.code, 3, "{late:?}");
+    assert!(
+        late.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("expires 7 days")
+    );
+
+    let long = format!("{}@example.com", "a".repeat(10_240));
+    for bad in [
+        "a@@b.c",
+        "a b@c.d",
+        "nobody",
+        "a@b",
+        "@b.c",
+        "a@b..c",
+        long.as_str(),
+    ] {
+        let run = request(bad);
+        assert_eq!(run.code, 2, "{bad}: {run:?}");
+        let error = run.error();
+        assert_eq!(error["code"], "bad_request");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains("is not an e-mail address"), "{message}");
+        assert!(
+            message.len() < 300,
+            "the message does not echo 10 KB: {message}"
+        );
+    }
+}
