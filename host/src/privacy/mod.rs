@@ -43,6 +43,10 @@ pub fn keyed_hash(key: &[u8], identifier: &str) -> String {
 /// keeps saying "more" is stopped, not followed forever.
 const MAX_PAGES: usize = 100_000;
 
+/// Most pages one plugin's eraser may return for one subject: a subject's
+/// data is a small part of a site, so more means an eraser that loops.
+const MAX_ERASE_PAGES: usize = 10_000;
+
 /// The person a request is about.
 #[derive(Debug, Clone)]
 pub struct Subject {
@@ -156,6 +160,10 @@ pub struct PluginErasure {
     pub items_removed: u64,
     pub items_retained: Vec<Retained>,
     pub messages: Vec<String>,
+    /// Why this plugin's eraser did not finish (`code: message`); the
+    /// erasure is then incomplete and can be run again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -252,7 +260,7 @@ impl Site {
             let mut cursor: Option<String> = None;
             for page_number in 0.. {
                 if page_number == MAX_PAGES {
-                    return Err(too_many_pages(&id, "export"));
+                    return Err(too_many_pages(&id, "export", MAX_PAGES));
                 }
                 let (page, _) = self.run_with_db(
                     &id,
@@ -356,6 +364,49 @@ impl Site {
         dry_run: bool,
         scope: Scope,
     ) -> Result<ErasureReport, Error> {
+        let report = self.erase_subject_keeping(subject, dry_run, scope, None)?;
+        let failed: Vec<&PluginErasure> = report
+            .plugins
+            .iter()
+            .filter(|p| p.error.is_some())
+            .collect();
+        if failed.is_empty() {
+            return Ok(report);
+        }
+        // Every eraser ran; an incomplete erasure is an error, naming each
+        // plugin that failed and what the others did.
+        let removed: u64 = report.plugins.iter().map(|p| p.items_removed).sum();
+        Err(Error::Call(crate::runtime::CallError::Failed {
+            plugin: failed
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            operation: "privacy erasure".into(),
+            kind: FailureKind::Fault,
+            message: format!(
+                "its eraser failed, so the erasure is incomplete ({}); the other plugins' \
+                 erasers ran ({removed} item(s) removed in all); fix it and erase again",
+                failed
+                    .iter()
+                    .map(|p| p.error.as_deref().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }))
+    }
+
+    /// [`Site::erase_subject`] for the erasure request `keep_request`: its
+    /// row is not closed like the subject's other requests, and forgets the
+    /// address only once every eraser finished, so that a run interrupted
+    /// before then can be run again.
+    pub(crate) fn erase_subject_keeping(
+        &mut self,
+        subject: &Subject,
+        dry_run: bool,
+        scope: Scope,
+        keep_request: Option<i64>,
+    ) -> Result<ErasureReport, Error> {
         let wit_subject = subject.wit();
         let db_path = self.paths().db.clone();
         let io = |e| Error::io(format!("cannot read the WAL of {}", db_path.display()), e);
@@ -366,65 +417,32 @@ impl Site {
             Some(WalPages::from_end(&db_path).map_err(io)?)
         };
         let mut plugins = Vec::new();
+        // Every plugin's eraser runs, whatever another one did: one failing
+        // plugin must not keep the subject in all the others.
         for (id, _) in self.privacy_plugins()? {
-            let (_, plugin) = self.ready(&id)?;
-            let privacy = plugin
-                .exports
-                .privacy
-                .as_ref()
-                .expect("privacy_plugins checked it");
             let mut report = PluginErasure {
                 id: id.clone(),
                 items_removed: 0,
                 items_retained: vec![],
                 messages: vec![],
+                error: None,
             };
-            let mut cursor: Option<String> = None;
-            let options = if dry_run {
-                CallOptions::READ_ONLY
-            } else {
-                CallOptions::WRITE
-            };
-            for page_number in 0.. {
-                if page_number == MAX_PAGES {
-                    return Err(too_many_pages(&id, "erasure"));
-                }
-                let (page, _) = self.run_with_db(
-                    &id,
-                    &plugin,
-                    ERASE_OPERATION,
-                    options.clone(),
-                    |store, instance| {
-                        let result = privacy.load(&mut *store, instance)?.call_erase_data(
-                            &mut *store,
-                            &wit_subject,
-                            cursor.as_deref(),
-                            dry_run,
-                        )?;
-                        Ok(result.map_err(|message| (FailureKind::Fault, message)))
-                    },
-                )?;
-                // Before the next transaction can restart the WAL.
-                if let Some(rewritten) = rewritten.as_mut() {
-                    rewritten.observe().map_err(io)?;
-                }
-                report.items_removed += page.items_removed;
-                report
-                    .items_retained
-                    .extend(page.items_retained.into_iter().map(|r| Retained {
-                        item: r.item,
-                        reason: r.reason,
-                    }));
-                report.messages.extend(page.messages);
-                cursor = page.next;
-                if cursor.is_none() {
-                    break;
-                }
+            if let Err(e) = self.run_eraser(&id, &wit_subject, dry_run, &mut rewritten, &mut report)
+            {
+                report.error = Some(format!("{}: {e}", e.code().as_str()));
             }
             plugins.push(report);
         }
+        let failed: Vec<&str> = plugins
+            .iter()
+            .filter(|p| p.error.is_some())
+            .map(|p| p.id.as_str())
+            .collect();
         if !dry_run {
             self.journal_erasure(subject)?;
+            if failed.is_empty() {
+                self.forget_requests_of(subject, keep_request)?;
+            }
         }
         let awaiting = match scope {
             Scope::Full => None,
@@ -469,7 +487,7 @@ impl Site {
         let raw_clean = raw_bytes
             .as_ref()
             .is_none_or(|r| r.database == 0 && r.wal == 0);
-        let clean = residue.is_empty() && raw_clean;
+        let clean = residue.is_empty() && raw_clean && failed.is_empty();
         let verification = Verification {
             scope,
             tables_searched,
@@ -488,6 +506,11 @@ impl Site {
             }
         };
         let summary = match (dry_run, removed, clean) {
+            _ if !failed.is_empty() => format!(
+                "the erasure is incomplete: the eraser of {} failed (see plugins); the others \
+                 ran; fix it and erase again (erasers may run twice)",
+                failed.join(", ")
+            ),
             (true, 0, true) => format!(
                 "no personal data of {} was found; nothing would change",
                 subject.email
@@ -504,13 +527,19 @@ impl Site {
                 subject.email
             ),
             (false, n, false) => format!(
-                "{n} item(s) removed or anonymised, but traces of {} remain: see residue",
-                subject.email
+                "{n} item(s) removed or anonymised, but traces of {} remain: see residue{}",
+                subject.email,
+                if raw_clean {
+                    ""
+                } else {
+                    " and raw_bytes (the bytes of deleted rows in site.db or its WAL)"
+                }
             ),
         };
         if !dry_run {
             let detail = serde_json::json!({
                 "plugins": plugins.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+                "failed": failed,
                 "items_removed": removed,
                 "clean": clean,
                 "scope": scope,
@@ -530,6 +559,145 @@ impl Site {
             clean,
             summary,
         })
+    }
+
+    /// Run one plugin's eraser page by page into `report`.
+    fn run_eraser(
+        &mut self,
+        id: &str,
+        wit_subject: &wit::Subject,
+        dry_run: bool,
+        rewritten: &mut Option<WalPages>,
+        report: &mut PluginErasure,
+    ) -> Result<(), Error> {
+        let db_path = self.paths().db.clone();
+        let io = |e| Error::io(format!("cannot read the WAL of {}", db_path.display()), e);
+        let (_, plugin) = self.ready(id)?;
+        let privacy = plugin
+            .exports
+            .privacy
+            .as_ref()
+            .expect("privacy_plugins checked it");
+        let options = if dry_run {
+            CallOptions::READ_ONLY
+        } else {
+            CallOptions::WRITE
+        };
+        let mut cursor: Option<String> = None;
+        for page_number in 0.. {
+            if page_number == MAX_ERASE_PAGES {
+                return Err(too_many_pages(id, "erasure", MAX_ERASE_PAGES));
+            }
+            let (page, _) = self.run_with_db(
+                id,
+                &plugin,
+                ERASE_OPERATION,
+                options.clone(),
+                |store, instance| {
+                    let result = privacy.load(&mut *store, instance)?.call_erase_data(
+                        &mut *store,
+                        wit_subject,
+                        cursor.as_deref(),
+                        dry_run,
+                    )?;
+                    Ok(result.map_err(|message| (FailureKind::Fault, message)))
+                },
+            )?;
+            // Before the next transaction can restart the WAL.
+            if let Some(rewritten) = rewritten.as_mut() {
+                rewritten.observe().map_err(io)?;
+            }
+            report.items_removed += page.items_removed;
+            report
+                .items_retained
+                .extend(page.items_retained.into_iter().map(|r| Retained {
+                    item: r.item,
+                    reason: r.reason,
+                }));
+            report.messages.extend(page.messages);
+            if page.next.is_some() && page.next == cursor && page.items_removed == 0 {
+                return Err(Error::Call(crate::runtime::CallError::Failed {
+                    plugin: id.into(),
+                    operation: "privacy erasure".into(),
+                    kind: FailureKind::Fault,
+                    message: "returned the same cursor again without removing anything; it \
+                              was stopped (a loop)"
+                        .into(),
+                }));
+            }
+            cursor = page.next;
+            if cursor.is_none() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// The host's own copies of the subject: the address, name and report
+    /// of their requests and the archives of their export requests, in
+    /// `exports/` or wherever they were written; `keep` (the erasure request
+    /// being run) only forgets the address.
+    fn forget_requests_of(&mut self, subject: &Subject, keep: Option<i64>) -> Result<(), Error> {
+        let hash = self.subject_hash(&subject.email)?;
+        let rows: Vec<(i64, Option<String>)> = {
+            let mut stmt = self
+                .db()
+                .prepare(
+                    "SELECT id, archive FROM wasmdesk__requests WHERE (subject_hash = ?1 OR lower(email) = ?2) \
+                     AND id IS NOT ?3",
+                )
+                .map_err(|e| Error::Store(e.into()))?;
+            stmt.query_map(rusqlite::params![hash, subject.email, keep], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(|e| Error::Store(e.into()))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| Error::Store(e.into()))?
+        };
+        for (id, archive) in rows {
+            if let Some(archive) = archive {
+                let path = self.paths().root.join(&archive);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(Error::io(
+                            format!("cannot delete the export archive {}", path.display()),
+                            e,
+                        ));
+                    }
+                }
+            }
+            // An open request of an erased person cannot be carried out any
+            // more: it is closed, naming no one.
+            self.db()
+                .execute(
+                    "UPDATE wasmdesk__requests SET email = NULL, name = NULL, archive = NULL, \
+                     report = json_object('closed', 'the subject was erased'), status = 'done', \
+                     completed_at = coalesce(completed_at, ?2) WHERE id = ?1",
+                    rusqlite::params![id, crate::now_ms()],
+                )
+                .map_err(|e| Error::Store(e.into()))?;
+        }
+        if let Some(running) = keep {
+            // The request being run forgets the address now that every
+            // eraser finished; run again, it completes from here.
+            self.db()
+                .execute(
+                    "UPDATE wasmdesk__requests SET email = NULL, name = NULL WHERE id = ?1",
+                    [running],
+                )
+                .map_err(|e| Error::Store(e.into()))?;
+        }
+        // Half-written archives of interrupted exports may hold anyone.
+        if let Ok(entries) = std::fs::read_dir(self.paths().root.join("exports")) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(".tmp") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Move the WAL into the database and truncate it, then count the
@@ -610,11 +778,11 @@ fn owner_of(owners: &[(Namespace, String)], table: &str) -> String {
         .unwrap_or_else(|| "no plugin".into())
 }
 
-fn too_many_pages(id: &str, what: &str) -> Error {
+fn too_many_pages(id: &str, what: &str, max: usize) -> Error {
     Error::Call(crate::runtime::CallError::Failed {
         plugin: id.into(),
         operation: format!("privacy {what}"),
         kind: FailureKind::Fault,
-        message: format!("returned more than {MAX_PAGES} pages; it was stopped"),
+        message: format!("returned more than {max} pages; it was stopped"),
     })
 }

@@ -2,7 +2,7 @@
 //! for the customer), confirmed, done (with its outcome report), each with
 //! its deadline of one month from receipt (GDPR Art. 12(3)).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -267,13 +267,29 @@ impl Site {
             )
             .map_err(store_err)?;
         let Some(email) = email else {
+            if request.kind == "erase" {
+                // Interrupted after every eraser finished and the address was
+                // forgotten: only the record of completion is missing.
+                let report = serde_json::json!({
+                    "resumed": true,
+                    "summary": "the erasure had finished before the run was interrupted; \
+                                it was completed now (its scan was not repeated)",
+                });
+                self.finish_request(id, None, &report)?;
+                return self.request(id);
+            }
             return Err(Error::Conflict(format!(
-                "request {id} no longer holds the address (an interrupted erasure): run wasmdesk privacy erase --email ADDRESS --yes"
+                "request {id} no longer holds the address: the subject was erased"
             )));
         };
         let subject = Subject::new(&email, name.as_deref())?;
         let (archive, report) = if request.kind == "export" {
-            let out = out.map(Path::to_path_buf).unwrap_or_else(|| {
+            // Kept absolute: expiry may run from another directory.
+            let out = out
+                .map(std::path::absolute)
+                .transpose()
+                .map_err(|e| Error::io("cannot resolve the archive path".to_string(), e))?;
+            let out = out.unwrap_or_else(|| {
                 self.paths()
                     .root
                     .join("exports")
@@ -289,42 +305,54 @@ impl Site {
                 serde_json::to_value(report).expect("a report serializes"),
             )
         } else {
-            // The request must not be the last place the address lives: drop
-            // it before erasing, and put it back if the erasure fails.
-            self.set_request_subject(id, None, None)?;
-            match self.erase_subject(&subject, false, super::Scope::Subject) {
-                Ok(report) => (
-                    None,
-                    redact(
-                        serde_json::to_value(report).expect("a report serializes"),
-                        &subject,
+            // The request keeps the address until every eraser finished (the
+            // erasure forgets it then), so an interrupted run can run again.
+            let erasure =
+                self.erase_subject_keeping(&subject, false, super::Scope::Subject, Some(id))?;
+            let failed: Vec<String> = erasure
+                .plugins
+                .iter()
+                .filter(|p| p.error.is_some())
+                .map(|p| p.id.clone())
+                .collect();
+            let report = redact(
+                serde_json::to_value(&erasure).expect("a report serializes"),
+                &subject,
+            );
+            if !failed.is_empty() {
+                self.db()
+                    .execute(
+                        "UPDATE wasmdesk__requests SET report = ?2 WHERE id = ?1",
+                        params![id, report.to_string()],
+                    )
+                    .map_err(store_err)?;
+                return Err(Error::Call(crate::runtime::CallError::Failed {
+                    plugin: failed.join(", "),
+                    operation: "privacy erasure".into(),
+                    kind: crate::runtime::FailureKind::Fault,
+                    message: format!(
+                        "its eraser failed, so the erasure is incomplete (the other plugins' \
+                         erasers ran); request {id} stays open: see it with wasmdesk privacy \
+                         show {id}, fix the plugin, then run: wasmdesk privacy run {id}"
                     ),
-                ),
-                Err(e) => {
-                    self.set_request_subject(id, Some(&email), name.as_deref())?;
-                    return Err(e);
-                }
+                }));
             }
+            (None, report)
         };
-        self.db()
-            .execute(
-                "UPDATE wasmdesk__requests SET status = 'done', completed_at = ?2, archive = ?3, report = ?4 WHERE id = ?1",
-                params![id, crate::now_ms(), archive.as_deref().map(PathBuf::from).map(|p| p.display().to_string()), report.to_string()],
-            )
-            .map_err(store_err)?;
+        self.finish_request(id, archive.as_deref(), &report)?;
         self.request(id)
     }
 
-    fn set_request_subject(
+    fn finish_request(
         &self,
         id: i64,
-        email: Option<&str>,
-        name: Option<&str>,
+        archive: Option<&str>,
+        report: &serde_json::Value,
     ) -> Result<(), Error> {
         self.db()
             .execute(
-                "UPDATE wasmdesk__requests SET email = ?2, name = ?3 WHERE id = ?1",
-                params![id, email, name],
+                "UPDATE wasmdesk__requests SET status = 'done', completed_at = ?2, archive = ?3, report = ?4 WHERE id = ?1",
+                params![id, crate::now_ms(), archive, report.to_string()],
             )
             .map_err(store_err)?;
         Ok(())

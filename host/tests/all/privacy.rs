@@ -947,3 +947,199 @@ fn tokens_work_once_in_any_case_and_expire_and_bad_addresses_are_refused() {
         );
     }
 }
+
+/// Files under the site folder whose raw bytes hold `needle` (ASCII
+/// case-insensitively), outside `site.db` and its WAL.
+fn files_holding(site: &TestSite, needle: &str) -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&site.root, &mut files);
+    files
+        .into_iter()
+        .filter(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            !name.starts_with("site.db") && file_contains(f, needle)
+        })
+        .map(|f| f.display().to_string())
+        .collect()
+}
+
+#[test]
+fn one_failing_eraser_does_not_stop_the_others() {
+    let site = two_customers();
+    site.install("fragile");
+    site.run(&["plugin", "enable", "fragile", "--yes"]).ok();
+    // fragile (before tickets in id order) traps on its first page.
+    site.call(
+        "fragile.seed",
+        json!({"email": "ada@example.com", "rows": 3, "trap_when_left": 3}),
+    )
+    .ok();
+    let run = site.run(&[
+        "--json",
+        "privacy",
+        "erase",
+        "--email",
+        "ada@example.com",
+        "--yes",
+    ]);
+    assert_eq!(run.code, 6, "{run:?}");
+    let message = run.error()["message"].as_str().unwrap().to_string();
+    assert!(message.contains("plugin \"fragile\""), "{message}");
+    assert!(
+        message.contains("the other plugins' erasers ran"),
+        "{message}"
+    );
+    assert!(message.contains("trapping with 3 rows left"), "{message}");
+    let left: i64 = site
+        .sqlite()
+        .query_row(
+            "SELECT count(*) FROM tickets__customers WHERE lower(email) = 'ada@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "tickets erased Ada although fragile failed first");
+    assert_eq!(site.count("fragile__rows"), 3, "fragile's page rolled back");
+}
+
+#[test]
+fn an_erasure_request_survives_a_failing_eraser_and_a_crash_and_resumes() {
+    let site = two_customers();
+    site.install("fragile");
+    site.run(&["plugin", "enable", "fragile", "--yes"]).ok();
+    site.call(
+        "fragile.seed",
+        json!({"email": "ada@example.com", "rows": 2, "trap_when_left": 2}),
+    )
+    .ok();
+    // An earlier export request left an archive with Ada in it.
+    let export = site
+        .run(&[
+            "--json",
+            "privacy",
+            "request",
+            "export",
+            "--email",
+            "ada@example.com",
+        ])
+        .ok()
+        .json();
+    let export_id = export["request"]["id"].as_i64().unwrap().to_string();
+    site.run(&["privacy", "confirm", export["token"].as_str().unwrap()])
+        .ok();
+    let exported = site
+        .run(&["--json", "privacy", "run", &export_id])
+        .ok()
+        .json();
+    let archive = exported["archive"].as_str().unwrap().to_string();
+    assert!(std::path::Path::new(&archive).is_absolute(), "{archive}");
+    std::fs::write(
+        site.root.join("exports/.tmpABC123"),
+        "ada@example.com partial",
+    )
+    .unwrap();
+
+    let erase = site
+        .run(&[
+            "--json",
+            "privacy",
+            "request",
+            "erase",
+            "--email",
+            "ada@example.com",
+        ])
+        .ok()
+        .json();
+    let id = erase["request"]["id"].as_i64().unwrap().to_string();
+    site.run(&["privacy", "confirm", erase["token"].as_str().unwrap()])
+        .ok();
+    let failed = site.run(&["--json", "privacy", "run", &id]);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    let message = failed.error()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(&format!("request {id} stays open")),
+        "{message}"
+    );
+    let open = site.run(&["--json", "privacy", "show", &id]).ok().json();
+    assert_eq!(open["status"], "confirmed", "{open}");
+    assert_eq!(
+        open["email"], "ada@example.com",
+        "kept to run again: {open}"
+    );
+
+    // Fixed, it runs again; a crash right after the erasers is simulated by
+    // the address already being gone.
+    site.call(
+        "fragile.seed",
+        json!({"email": "ada@example.com", "rows": 0}),
+    )
+    .ok();
+    let done = site.run(&["--json", "privacy", "run", &id]).ok().json();
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["email"], Value::Null);
+    assert!(!done.to_string().contains("ada@example.com"), "{done}");
+    assert!(
+        !std::path::Path::new(&archive).exists(),
+        "the export archive is gone"
+    );
+    assert!(!site.root.join("exports/.tmpABC123").exists());
+    let export_row = site
+        .run(&["--json", "privacy", "show", &export_id])
+        .ok()
+        .json();
+    assert_eq!(export_row["email"], Value::Null, "{export_row}");
+    assert_eq!(export_row["archive"], Value::Null, "{export_row}");
+    assert!(!export_row.to_string().contains("ada@"), "{export_row}");
+    let names: i64 = site
+        .sqlite()
+        .query_row(
+            "SELECT count(*) FROM wasmdesk__requests WHERE email IS NOT NULL OR name IS NOT NULL \
+             OR instr(lower(coalesce(report, '')), 'ada@') > 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(names, 0);
+    assert_eq!(
+        files_holding(&site, "ada@example.com"),
+        Vec::<String>::new()
+    );
+
+    // Killed after the erasers forgot the address, before it was marked done.
+    let again = site
+        .run(&[
+            "--json",
+            "privacy",
+            "request",
+            "erase",
+            "--email",
+            "grace@example.com",
+        ])
+        .ok()
+        .json();
+    let again_id = again["request"]["id"].as_i64().unwrap();
+    site.run(&["privacy", "confirm", again["token"].as_str().unwrap()])
+        .ok();
+    site.sqlite()
+        .execute(
+            "UPDATE wasmdesk__requests SET email = NULL, name = NULL WHERE id = ?1",
+            [again_id],
+        )
+        .unwrap();
+    let resumed = site
+        .run(&["--json", "privacy", "run", &again_id.to_string()])
+        .ok()
+        .json();
+    assert_eq!(resumed["status"], "done");
+    assert_eq!(resumed["report"]["resumed"], true, "{resumed}");
+}
