@@ -43,12 +43,23 @@ pub fn collect(text: &str, found: &mut HashSet<String>) {
 /// `text` with every e-mail address in it replaced by `[address]`: for
 /// free text (a file path) that goes into the audit log.
 pub fn scrub(text: &str) -> String {
+    replace_addresses(text, |_| "[address]".to_string())
+}
+
+/// `text` with every e-mail address in it (also percent-encoded, `%40`)
+/// replaced by what `with` makes of the lower-cased address.
+pub fn replace_addresses(text: &str, with: impl Fn(&str) -> String) -> String {
+    // A URL or a file name may carry the address percent-encoded.
+    let mut scrubbed = text.replace("%40", "@");
     let mut found = HashSet::new();
-    collect(text, &mut found);
-    let mut scrubbed = text.to_string();
+    collect(&scrubbed, &mut found);
+    if found.is_empty() {
+        return text.to_string();
+    }
     for email in found {
+        let replacement = with(&email);
         while let Some(at) = scrubbed.to_ascii_lowercase().find(&email) {
-            scrubbed.replace_range(at..at + email.len(), "[address]");
+            scrubbed.replace_range(at..at + email.len(), &replacement);
         }
     }
     scrubbed

@@ -48,6 +48,15 @@ impl Actor {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The actor with every e-mail address in its name (a bridge caller
+    /// such as `ada@example.com`) replaced by `person:KEYED-HASH`: the log
+    /// can still tell the same person's acts apart, without naming them.
+    pub fn pseudonymised(self, key: &[u8]) -> Actor {
+        Actor(emails::replace_addresses(&self.0, |email| {
+            format!("person:{}", crate::privacy::keyed_hash(key, email))
+        }))
+    }
 }
 
 /// `uid:N` of this process (Linux), when no login name is in the

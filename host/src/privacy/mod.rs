@@ -689,12 +689,44 @@ impl Site {
                 )
                 .map_err(|e| Error::Store(e.into()))?;
         }
+        self.scrub_logs(subject)?;
         // Half-written archives of interrupted exports may hold anyone.
         if let Ok(entries) = std::fs::read_dir(self.paths().root.join("exports")) {
             for entry in entries.flatten() {
                 if entry.file_name().to_string_lossy().starts_with(".tmp") {
                     let _ = std::fs::remove_file(entry.path());
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Plugins' logs may have written the subject (a payload, an error):
+    /// every line that names them has the identifiers replaced by `[erased]`.
+    fn scrub_logs(&self, subject: &Subject) -> Result<(), Error> {
+        let needles: Vec<Vec<u8>> = subject
+            .needles()
+            .into_iter()
+            .map(|n| n.to_ascii_lowercase().into_bytes())
+            .collect();
+        let dir = self.paths().logs.clone();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let mut text = bytes.clone();
+            for needle in &needles {
+                text = replace_ignoring_ascii_case(&text, needle, b"[erased]");
+            }
+            if text != bytes {
+                let tmp = path.with_extension("log.erasing");
+                std::fs::write(&tmp, &text)
+                    .and_then(|()| std::fs::rename(&tmp, &path))
+                    .map_err(|e| Error::io(format!("cannot rewrite {}", path.display()), e))?;
             }
         }
         Ok(())
@@ -785,4 +817,25 @@ fn too_many_pages(id: &str, what: &str, max: usize) -> Error {
         kind: FailureKind::Fault,
         message: format!("returned more than {max} pages; it was stopped"),
     })
+}
+
+/// `haystack` with every ASCII-case-insensitive occurrence of `needle`
+/// (lower-case) replaced by `with`.
+fn replace_ignoring_ascii_case(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    if needle.is_empty() {
+        return haystack.to_vec();
+    }
+    let lower = haystack.to_ascii_lowercase();
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut last = 0;
+    for at in memchr::memmem::find_iter(&lower, needle) {
+        if at < last {
+            continue;
+        }
+        out.extend_from_slice(&haystack[last..at]);
+        out.extend_from_slice(with);
+        last = at + needle.len();
+    }
+    out.extend_from_slice(&haystack[last..]);
+    out
 }

@@ -119,7 +119,8 @@ impl Site {
         if !dry_run {
             for (id, archive) in &expired {
                 if let Some(path) = archive {
-                    match std::fs::remove_file(path) {
+                    // Older rows may hold a path relative to the site.
+                    match std::fs::remove_file(self.paths().root.join(path)) {
                         Ok(()) => {}
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                         Err(e) => {
@@ -131,7 +132,7 @@ impl Site {
                     }
                 }
                 self.db()
-                    .execute("UPDATE wasmdesk__requests SET archive = NULL, email = NULL, name = NULL WHERE id = ?1", [id])
+                    .execute("UPDATE wasmdesk__requests SET archive = NULL, email = NULL, name = NULL, report = json_object('archive', 'deleted on expiry') WHERE id = ?1", [id])
                     .map_err(|e| Error::Store(e.into()))?;
             }
         }

@@ -213,7 +213,7 @@ impl Site {
 
     /// Say who acts from now on (the CLI user, a bridge caller).
     pub fn set_actor(&mut self, actor: Actor) {
-        self.actor = actor;
+        self.actor = actor.pseudonymised(&self.site_key);
     }
 
     pub fn actor(&self) -> &Actor {

@@ -1143,3 +1143,54 @@ fn an_erasure_request_survives_a_failing_eraser_and_a_crash_and_resumes() {
     assert_eq!(resumed["status"], "done");
     assert_eq!(resumed["report"]["resumed"], true, "{resumed}");
 }
+
+#[test]
+fn erasure_reaches_plugin_logs_and_the_audit_log_never_names_a_caller() {
+    let site = two_customers();
+    // A plugin that logged an action payload (or an error) naming Ada.
+    std::fs::create_dir_all(site.root.join("logs")).unwrap();
+    std::fs::write(
+        site.root.join("logs/watcher.log"),
+        "2026-01-01T00:00:00.000Z info   [action ticket.created] {\"email\":\"ADA@example.com\",\"name\":\"Ada Lovelace\"}\n\
+         2026-01-01T00:00:01.000Z info   [action ticket.created] grace@example.com\n",
+    )
+    .unwrap();
+    // A CMS that names its caller by an address.
+    let request = json!({"op": "tickets.get", "args": {"id": 3}, "caller": "ada@example.com"});
+    site.bridge(vec![request.to_string()]);
+    let actors: Vec<String> = {
+        let conn = site.sqlite();
+        let mut stmt = conn.prepare("SELECT actor FROM wasmdesk__audit").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert!(
+        actors.iter().any(|a| a.starts_with("bridge:person:")),
+        "{actors:?}"
+    );
+    assert!(!actors.iter().any(|a| a.contains('@')), "{actors:?}");
+
+    site.run(&[
+        "privacy",
+        "erase",
+        "--email",
+        "ada@example.com",
+        "--name",
+        "Ada Lovelace",
+        "--yes",
+    ])
+    .ok();
+    let log = std::fs::read_to_string(site.root.join("logs/watcher.log")).unwrap();
+    assert!(
+        !log.to_ascii_lowercase().contains("ada@example.com"),
+        "{log}"
+    );
+    assert!(!log.contains("Ada Lovelace"), "{log}");
+    assert!(log.contains("grace@example.com"), "others stay: {log}");
+    assert_eq!(
+        files_holding(&site, "ada@example.com"),
+        Vec::<String>::new()
+    );
+}
