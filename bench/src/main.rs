@@ -154,8 +154,9 @@ fn native_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()
         )?
         .execute(rusqlite::params![email, None::<String>, now])?;
         conn.prepare_cached(
-            "INSERT INTO tickets__tickets (customer_id, subject, priority, created_at, updated_at)
-             SELECT id, ?2, ?3, ?4, ?4 FROM tickets__customers WHERE email = ?1",
+            "INSERT INTO tickets__tickets (id, customer_id, subject, priority, created_at, updated_at)
+             SELECT (SELECT max_ticket + 1 FROM tickets__id_floor WHERE id = 1), id, ?2, ?3, ?4, ?4
+             FROM tickets__customers WHERE email = ?1",
         )?
         .execute(rusqlite::params![
             email,

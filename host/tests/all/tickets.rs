@@ -340,3 +340,26 @@ fn bad_arguments_are_refused_with_a_reason_and_write_nothing() {
     let (code, _) = site.call_err("tickets.reply", json!({"id": 99, "body": "x"}));
     assert_eq!(code, 3);
 }
+
+#[test]
+fn a_ticket_id_is_never_given_twice_even_after_an_erasure() {
+    let site = TestSite::with(&["tickets"]);
+    let create = |email: &str| {
+        site.call(
+            "tickets.create",
+            json!({"email": email, "subject": "S", "body": "B"}),
+        )
+        .ok()
+        .json()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(create("first@example.com"), 1);
+    assert_eq!(create("gone@example.com"), 2);
+    site.run(&["privacy", "erase", "--email", "gone@example.com", "--yes"])
+        .ok();
+    // Ticket 2 is gone; its id is not given to the next customer.
+    assert_eq!(create("next@example.com"), 3);
+    let (code, error) = site.call_err("tickets.get", json!({"id": 2}));
+    assert_eq!(error["code"], "not_found", "{code}: {error}");
+}

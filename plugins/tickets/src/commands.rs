@@ -207,8 +207,9 @@ pub fn create(args: &Json) -> Result<Json, CommandError> {
         &[text(&email), name.map(text).unwrap_or(null()), int(now)],
     )?;
     let t = db::run(
-        "INSERT INTO tickets__tickets (customer_id, subject, priority, created_at, updated_at)
-         SELECT id, ?2, ?3, ?4, ?4 FROM tickets__customers WHERE email = ?1",
+        "INSERT INTO tickets__tickets (id, customer_id, subject, priority, created_at, updated_at)
+         SELECT (SELECT max_ticket + 1 FROM tickets__id_floor WHERE id = 1), id, ?2, ?3, ?4, ?4
+         FROM tickets__customers WHERE email = ?1",
         &[text(&email), text(subject), text(priority), int(now)],
     )?;
     let id = t.last_insert_rowid;

@@ -67,6 +67,20 @@ const SCHEMA: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value INTEGER NOT NULL
     )",
+    // The highest ticket id ever given, so that an erased or purged
+    // ticket's id is never given again (a link or an e-mail that named it
+    // must not open someone else's ticket). Kept by a trigger on every
+    // insert; `create` gives the next id after it.
+    "CREATE TABLE IF NOT EXISTS tickets__id_floor (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        max_ticket INTEGER NOT NULL
+    )",
+    "INSERT OR IGNORE INTO tickets__id_floor (id, max_ticket)
+     VALUES (1, coalesce((SELECT max(id) FROM tickets__tickets), 0))",
+    "CREATE TRIGGER IF NOT EXISTS tickets__tickets_id_floor AFTER INSERT ON tickets__tickets
+     BEGIN
+         UPDATE tickets__id_floor SET max_ticket = max(max_ticket, new.id) WHERE id = 1;
+     END",
 ];
 
 /// The version 0.1.0 schema lacked these columns.
