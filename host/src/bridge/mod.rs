@@ -135,15 +135,17 @@ pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
         }
         "privacy.erase" => {
             let subject = subject_arg(&request.args)?;
-            json!(site.erase_subject(
-                &subject,
-                request.args["dry_run"].as_bool().unwrap_or(false),
-                if request.args["full_scan"].as_bool().unwrap_or(false) {
-                    Scope::Full
-                } else {
-                    Scope::Subject
-                },
-            )?)
+            let dry_run = request.args["dry_run"].as_bool().unwrap_or(false);
+            let full_scan = request.args["full_scan"].as_bool().unwrap_or(false);
+            let quick = request.args["quick"].as_bool().unwrap_or(false);
+            // As the CLI: everything by default; a preview searches no rows
+            // unless asked.
+            let scope = if quick || (dry_run && !full_scan) {
+                Scope::Subject
+            } else {
+                Scope::Full
+            };
+            json!(site.erase_subject(&subject, dry_run, scope)?)
         }
         "plugin.list" => {
             let plugins: Vec<Value> = site

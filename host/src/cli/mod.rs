@@ -122,12 +122,16 @@ pub enum PrivacyCommand {
         /// Report what would be removed, anonymised or retained; change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Search every table and every byte of the database for residue
-        /// afterwards, not only what the erasure rewrote and the tables the
-        /// audit log ties to the person (takes time in proportion to the
-        /// site's size).
-        #[arg(long)]
+        /// Search every table, every byte of the database and every file
+        /// under the site folder for residue (the default of a real
+        /// erasure; a dry run searches no rows unless given this).
+        #[arg(long, conflicts_with = "quick")]
         full_scan: bool,
+        /// Search only what the erasure rewrote, the tables the audit log
+        /// ties to the person and the files under the site folder: faster on
+        /// a large site; the report names what it skipped.
+        #[arg(long)]
+        quick: bool,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
@@ -629,6 +633,7 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
             subject,
             dry_run,
             full_scan,
+            quick,
             yes,
         } => {
             let subject = Subject::new(&subject.email, subject.name.as_deref())?;
@@ -649,10 +654,11 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
                     )));
                 }
             }
-            let scope = if full_scan {
-                Scope::Full
-            } else {
+            // Everything by default; a preview searches no rows unless asked.
+            let scope = if quick || (dry_run && !full_scan) {
                 Scope::Subject
+            } else {
+                Scope::Full
             };
             let report = site.erase_subject(&subject, dry_run, scope)?;
             output::print(json, json!(report), || output::erasure_report(&report));

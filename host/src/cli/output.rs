@@ -252,9 +252,25 @@ pub fn erasure_report(r: &ErasureReport) -> String {
             }
         };
         out.push_str(&format!(
-            "raw bytes: the address occurs {} time(s) in {pages} and {} in its WAL\n",
+            "raw bytes: the address occurs {} time(s) in {pages} and {} in its WAL \
+             (as typed, %40, =40 and base64)\n",
             raw.database, raw.wal
         ));
+        if raw.files.is_empty() {
+            out.push_str("files under the site folder: none holds the subject\n");
+        }
+        for file in &raw.files {
+            out.push_str(&format!(
+                "file {}: the subject occurs {} time(s){}\n",
+                s(&file.path),
+                file.occurrences,
+                if file.path.starts_with("backups") {
+                    " (a backup: erasures are replayed on restore; destroy it if it must not be kept)"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     match (v.scope, r.dry_run) {
         (crate::privacy::Scope::Full, _) => out.push_str(&format!(

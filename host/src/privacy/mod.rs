@@ -189,6 +189,9 @@ pub struct PluginResidue {
 pub struct RawBytes {
     pub database: u64,
     pub wal: u64,
+    /// Files under the site folder (exports, logs, backups, anything left
+    /// there) whose bytes hold the subject, in any of the forms searched.
+    pub files: Vec<residue::FileResidue>,
     /// Database pages searched: the whole file, or those the erasure rewrote.
     #[serde(skip)]
     pub pages: u64,
@@ -456,7 +459,7 @@ impl Site {
             }
         };
         let raw_bytes = match &rewritten {
-            Some(rewritten) => Some(self.checkpoint_and_count(&subject.email, scope, rewritten)?),
+            Some(rewritten) => Some(self.checkpoint_and_count(subject, scope, rewritten)?),
             None => None,
         };
         // A dry run in subject scope searches no rows: the tables awaiting
@@ -486,7 +489,7 @@ impl Site {
             .collect();
         let raw_clean = raw_bytes
             .as_ref()
-            .is_none_or(|r| r.database == 0 && r.wal == 0);
+            .is_none_or(|r| r.database == 0 && r.wal == 0 && r.files.is_empty());
         let clean = residue.is_empty() && raw_clean && failed.is_empty();
         let verification = Verification {
             scope,
@@ -499,10 +502,13 @@ impl Site {
         };
         let removed: u64 = plugins.iter().map(|p| p.items_removed).sum();
         let searched = match scope {
-            Scope::Full => "",
+            Scope::Full => {
+                " (every table, every byte of site.db and its WAL, every file under the site folder searched)"
+            }
             Scope::Subject => {
-                " in the pages the erasure rewrote or the tables the audit log ties to this \
-                 person (--full-scan searches the whole file)"
+                " in what the quick scan searched: the pages the erasure rewrote, the tables the \
+                 audit log ties to this person and the files under the site folder; it skipped \
+                 the other tables and pages (run without --quick to search everything)"
             }
         };
         let summary = match (dry_run, removed, clean) {
@@ -526,15 +532,27 @@ impl Site {
                 "{n} item(s) removed or anonymised; no trace of {} remains{searched}",
                 subject.email
             ),
-            (false, n, false) => format!(
-                "{n} item(s) removed or anonymised, but traces of {} remain: see residue{}",
-                subject.email,
-                if raw_clean {
-                    ""
-                } else {
-                    " and raw_bytes (the bytes of deleted rows in site.db or its WAL)"
+            (false, n, false) => {
+                let mut places = Vec::new();
+                if !residue.is_empty() {
+                    places.push("rows (see residue)".to_string());
                 }
-            ),
+                if let Some(raw) = &raw_bytes {
+                    if raw.database + raw.wal > 0 {
+                        places.push(
+                            "the raw bytes of site.db or its WAL (see raw_bytes)".to_string(),
+                        );
+                    }
+                    for file in &raw.files {
+                        places.push(format!("the file {}", file.path));
+                    }
+                }
+                format!(
+                    "{n} item(s) removed or anonymised, but traces of {} remain in {}",
+                    subject.email,
+                    places.join(", ")
+                )
+            }
         };
         if !dry_run {
             let detail = serde_json::json!({
@@ -737,7 +755,7 @@ impl Site {
     /// whole file, or the pages `rewritten` saw written.
     fn checkpoint_and_count(
         &mut self,
-        email: &str,
+        subject: &Subject,
         scope: Scope,
         rewritten: &WalPages,
     ) -> Result<RawBytes, Error> {
@@ -750,6 +768,7 @@ impl Site {
             let path = path.display().to_string();
             move |e| Error::io(format!("cannot read {path}"), e)
         };
+        let forms = residue::address_forms(&subject.email);
         let (database, pages) = match scope {
             Scope::Full => {
                 let page_size: i64 = self
@@ -758,20 +777,37 @@ impl Site {
                     .map_err(|e| Error::Store(e.into()))?;
                 let page_size = page_size.max(1) as u64;
                 let len = std::fs::metadata(db).map_err(io(db))?.len();
-                (
-                    residue::count_in_file(db, email).map_err(io(db))?,
-                    len / page_size,
-                )
+                let mut count = 0;
+                for form in &forms {
+                    count += residue::count_in_file(db, form).map_err(io(db))?;
+                }
+                (count, len / page_size)
             }
-            Scope::Subject => (
-                residue::count_in_pages(db, rewritten.page_size(), rewritten.pages(), email)
-                    .map_err(io(db))?,
-                rewritten.pages().len() as u64,
-            ),
+            Scope::Subject => {
+                let mut count = 0;
+                for form in &forms {
+                    count +=
+                        residue::count_in_pages(db, rewritten.page_size(), rewritten.pages(), form)
+                            .map_err(io(db))?;
+                }
+                (count, rewritten.pages().len() as u64)
+            }
         };
+        let mut wal_count = 0;
+        for form in &forms {
+            wal_count += residue::count_in_file(&wal, form).map_err(io(&wal))?;
+        }
+        // Every other file under the site folder, in both scopes: they
+        // weigh little next to the database.
+        let mut needles = forms;
+        needles.extend(subject.needles().into_iter().skip(1));
+        let root = self.paths().root.clone();
+        let skip = [db.clone(), wal.clone(), db.with_extension("db-shm")];
+        let files = residue::scan_files(&root, &skip, &needles).map_err(io(&root))?;
         Ok(RawBytes {
             database,
-            wal: residue::count_in_file(&wal, email).map_err(io(&wal))?,
+            wal: wal_count,
+            files,
             pages,
         })
     }

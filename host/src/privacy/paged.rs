@@ -202,7 +202,7 @@ impl Site {
             // tables come from the audit log, so they cover every page; its
             // raw-byte search sees only this last pass's pages (the earlier
             // pages' deletions were overwritten as they happened).
-            let proof = self.erase_subject(subject, false, Scope::Subject)?;
+            let proof = self.erase_subject(subject, false, Scope::Full)?;
             if !proof.clean {
                 messages.push(proof.summary);
             }

@@ -308,7 +308,7 @@ impl Site {
             // The request keeps the address until every eraser finished (the
             // erasure forgets it then), so an interrupted run can run again.
             let erasure =
-                self.erase_subject_keeping(&subject, false, super::Scope::Subject, Some(id))?;
+                self.erase_subject_keeping(&subject, false, super::Scope::Full, Some(id))?;
             let failed: Vec<String> = erasure
                 .plugins
                 .iter()

@@ -136,6 +136,78 @@ pub fn count_in_file(path: &Path, needle: &str) -> std::io::Result<u64> {
     Ok(count)
 }
 
+/// The forms an address takes in raw bytes: as typed, percent-encoded
+/// (`%40`, in URLs and file names), quoted-printable (`=40`), and base64
+/// at each of the three alignments (inside a MIME attachment; a line break
+/// inside the base64 text hides it). All are compared ASCII
+/// case-insensitively, which can only find more.
+pub fn address_forms(email: &str) -> Vec<String> {
+    use base64::Engine;
+    let mut forms = vec![
+        email.to_string(),
+        email.replace('@', "%40"),
+        email.replace('@', "=40"),
+    ];
+    for shift in 0..3 {
+        let bytes = &email.as_bytes()[shift.min(email.len())..];
+        let whole = bytes.len() / 3 * 3;
+        if whole >= 6 {
+            forms.push(base64::engine::general_purpose::STANDARD.encode(&bytes[..whole]));
+        }
+    }
+    forms
+}
+
+/// A file under the site folder that holds the subject.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileResidue {
+    /// Relative to the site folder.
+    pub path: String,
+    pub occurrences: u64,
+}
+
+/// Every file under `root` (not following links), except `skip`, whose
+/// bytes hold one of `needles`: exports, logs, backups, anything a plugin
+/// or a person left there.
+pub fn scan_files(
+    root: &Path,
+    skip: &[PathBuf],
+    needles: &[String],
+) -> std::io::Result<Vec<FileResidue>> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)?.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if !kind.is_file() || skip.contains(&path) {
+                continue;
+            }
+            let mut occurrences = 0;
+            for needle in needles {
+                occurrences += count_in_file(&path, needle)?;
+            }
+            if occurrences > 0 {
+                found.push(FileResidue {
+                    path: path
+                        .strip_prefix(root)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string(),
+                    occurrences,
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
 fn open_if_exists(path: &Path) -> std::io::Result<Option<File>> {
     match File::open(path) {
         Ok(file) => Ok(Some(file)),

@@ -134,13 +134,21 @@ fn erasure_leaves_no_byte_of_the_address_and_keeps_the_other_customer() {
         .json();
     assert_eq!(report["clean"], true, "{report}");
     assert_eq!(report["residue"], json!([]));
-    assert_eq!(report["raw_bytes"], json!({"database": 0, "wal": 0}));
-    // By default the search follows the subject: the pages the erasure
-    // rewrote, and no table, since the eraser wrote every table the audit
-    // log ties to Ada.
+    assert_eq!(
+        report["raw_bytes"],
+        json!({"database": 0, "wal": 0, "files": []})
+    );
+    // By default everything is searched: every table, every page, every
+    // file under the site folder.
     let verification = &report["verification"];
-    assert_eq!(verification["scope"], "subject", "{report}");
-    assert_eq!(verification["tables_searched"], json!([]), "{report}");
+    assert_eq!(verification["scope"], "full", "{report}");
+    assert!(
+        verification["tables_searched"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("wasmdesk__requests")),
+        "{report}"
+    );
     assert!(verification["pages_searched"].as_u64().unwrap() > 0);
     assert_eq!(
         report["plugins"][0]["items_removed"], 4,
@@ -236,7 +244,8 @@ fn a_dry_run_reports_and_changes_nothing() {
 }
 
 #[test]
-fn data_put_in_behind_the_hosts_back_is_found_by_the_full_scan_only() {
+fn data_put_in_behind_the_hosts_back_is_found_by_default_and_the_quick_scan_names_what_it_skipped()
+{
     let site = two_customers();
     // Written with SQL outside the host: no audit entry ties the table to
     // Ada, and the erasure does not rewrite its page.
@@ -246,27 +255,26 @@ fn data_put_in_behind_the_hosts_back_is_found_by_the_full_scan_only() {
              INSERT INTO tickets__imported VALUES ('from the old helpdesk: ada@example.com');",
         )
         .unwrap();
-    let report = erase(&site, "ada@example.com");
-    assert_eq!(report["clean"], true, "{report}");
-    assert!(
-        report["summary"]
-            .as_str()
-            .unwrap()
-            .contains("--full-scan searches the whole file"),
-        "the summary says what was not searched: {report}"
-    );
-    let full = site
+    let quick = site
         .run(&[
             "--json",
             "privacy",
             "erase",
             "--email",
             "ada@example.com",
-            "--full-scan",
+            "--quick",
             "--yes",
         ])
         .ok()
         .json();
+    assert_eq!(quick["verification"]["scope"], "subject");
+    assert!(
+        quick["summary"].as_str().unwrap().contains(
+            "it skipped the other tables and pages (run without --quick to search everything)"
+        ),
+        "the summary says what was not searched: {quick}"
+    );
+    let full = erase(&site, "ada@example.com");
     assert_eq!(full["clean"], false, "{full}");
     assert_eq!(full["verification"]["scope"], "full");
     assert_eq!(
@@ -276,11 +284,48 @@ fn data_put_in_behind_the_hosts_back_is_found_by_the_full_scan_only() {
     );
     assert_eq!(full["raw_bytes"]["database"], 1, "{full}");
     assert!(
-        full["verification"]["tables_searched"]
-            .as_array()
+        full["summary"]
+            .as_str()
             .unwrap()
-            .contains(&json!("tickets__customers"))
+            .contains("remain in rows (see residue)"),
+        "{full}"
     );
+}
+
+#[test]
+fn the_proof_searches_every_file_under_the_site_folder_in_every_encoding() {
+    let site = two_customers();
+    let exports = site.root.join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    // An address in a URL, a MIME attachment and a quoted-printable body.
+    std::fs::write(
+        exports.join("link.txt"),
+        "https://crm.example/?u=ada%40example.com",
+    )
+    .unwrap();
+    {
+        use base64::Engine;
+        let vcard = base64::engine::general_purpose::STANDARD
+            .encode("BEGIN:VCARD\nEMAIL:ada@example.com\nEND:VCARD");
+        std::fs::write(exports.join("mail.eml"), vcard).unwrap();
+    }
+    std::fs::write(site.root.join("notes.qp"), "write to ada=40example.com").unwrap();
+    let report = erase(&site, "ada@example.com");
+    assert_eq!(report["clean"], false, "{report}");
+    let files: Vec<&str> = report["raw_bytes"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        ["notes.qp", "exports/link.txt", "exports/mail.eml"],
+        "{report}"
+    );
+    let summary = report["summary"].as_str().unwrap();
+    assert!(summary.contains("the file exports/mail.eml"), "{summary}");
+    assert!(!summary.contains("no trace"), "{summary}");
 }
 
 #[test]
@@ -299,7 +344,18 @@ fn an_eraser_that_forgets_a_table_is_caught_by_the_residue_scan() {
     let site = TestSite::with(&["leaky"]);
     site.call("leaky.add", json!({"email": "ada@example.com"}))
         .ok();
-    let report = erase(&site, "ada@example.com");
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "ada@example.com",
+            "--quick",
+            "--yes",
+        ])
+        .ok()
+        .json();
     assert_eq!(report["clean"], false);
     assert_eq!(
         report["residue"],
@@ -567,7 +623,9 @@ fn the_bridge_runs_the_request_lifecycle() {
 #[test]
 fn a_backup_restored_after_an_erasure_does_not_bring_the_subject_back() {
     let site = two_customers();
-    let backup = site.root.join("before.db");
+    // Outside the site folder: a backup inside it is a place the subject
+    // lives, and the erasure's proof says so.
+    let backup = site.root.parent().unwrap().join("before.db");
     site.run(&["backup", "--out", backup.to_str().unwrap()])
         .ok();
     assert!(

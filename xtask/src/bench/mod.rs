@@ -236,7 +236,9 @@ fn subject_scale(
     let archive = archive.to_str().context("a UTF-8 path")?;
     let export = ["privacy", "export", "--email", SUBJECT, "--out", archive];
     let dry_run = ["privacy", "erase", "--email", SUBJECT, "--dry-run"];
-    let erase = ["privacy", "erase", "--email", SUBJECT, "--yes"];
+    // The quick proof: its cost follows the subject; the default (everything
+    // searched) is the full-scan row below.
+    let erase = ["privacy", "erase", "--email", SUBJECT, "--quick", "--yes"];
     // The whole-file proof, for an address the site never held: erasers
     // that find nothing, then every row and every byte searched.
     let full_scan = [
@@ -292,7 +294,7 @@ fn subject_scale(
             previews,
         ),
         row(
-            "cold `privacy erase` (erasers, WAL checkpoint, the rewritten pages and the audit log's untouched tables searched)",
+            "cold `privacy erase --quick` (erasers, WAL checkpoint, the rewritten pages, the audit log's untouched tables and the files under the site folder searched)",
             erasures,
         ),
         Row {
