@@ -67,7 +67,17 @@ fn subject_arg(args: &Value) -> Result<Subject, Error> {
     let email = args["email"]
         .as_str()
         .ok_or_else(|| Error::BadRequest("email is required".into()))?;
-    Subject::new(email, args["name"].as_str())
+    let mut subject = Subject::new(email, args["name"].as_str())?;
+    // `"identifiers": {"phone": "+44 ...", "street": "..."}`
+    if let Some(map) = args["identifiers"].as_object() {
+        for (kind, value) in map {
+            let value = value
+                .as_str()
+                .ok_or_else(|| Error::BadRequest(format!("identifiers.{kind} must be a string")))?;
+            subject.add_identifier(kind, value)?;
+        }
+    }
+    Ok(subject)
 }
 
 /// Run one request against the site.

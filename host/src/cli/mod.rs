@@ -173,6 +173,26 @@ pub struct SubjectArgs {
     /// Their name, also searched for and anonymised in other people's messages.
     #[arg(long)]
     pub name: Option<String>,
+    /// Another identifier of theirs, as KIND=VALUE (`phone=+44 20 7946 0000`,
+    /// `street=12 Mill Lane`); repeatable. Searched for, anonymised and
+    /// exported like the name.
+    #[arg(long = "identifier", value_name = "KIND=VALUE")]
+    pub identifiers: Vec<String>,
+}
+
+impl SubjectArgs {
+    fn subject(&self) -> Result<Subject, Error> {
+        let mut subject = Subject::new(&self.email, self.name.as_deref())?;
+        for pair in &self.identifiers {
+            let (kind, value) = pair.split_once('=').ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "--identifier {pair:?} is not KIND=VALUE (e.g. phone=+44 20 7946 0000)"
+                ))
+            })?;
+            subject.add_identifier(kind, value)?;
+        }
+        Ok(subject)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -550,7 +570,7 @@ fn run_plugin(site: &mut Site, command: PluginCommand, json: bool) -> Result<(),
 fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(), Error> {
     match command {
         PrivacyCommand::Export { subject, out } => {
-            let subject = Subject::new(&subject.email, subject.name.as_deref())?;
+            let subject = subject.subject()?;
             // A spinner on a terminal; nothing when stderr is a pipe or file.
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -578,7 +598,7 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
             });
         }
         PrivacyCommand::Request { kind, subject } => {
-            let subject = Subject::new(&subject.email, subject.name.as_deref())?;
+            let subject = subject.subject()?;
             let kind = match kind {
                 KindArg::Export => RequestKind::Export,
                 KindArg::Erase => RequestKind::Erase,
@@ -636,7 +656,7 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
             quick,
             yes,
         } => {
-            let subject = Subject::new(&subject.email, subject.name.as_deref())?;
+            let subject = subject.subject()?;
             if !dry_run && !yes {
                 if json || !std::io::stdin().is_terminal() {
                     return Err(Error::BadRequest(format!(

@@ -109,6 +109,21 @@ impl Subject {
         Ok(Subject { email, identifiers })
     }
 
+    /// Another identifier the site owner knows (a phone number, a street):
+    /// searched for and anonymised like the name.
+    pub fn add_identifier(&mut self, kind: &str, value: &str) -> Result<(), Error> {
+        let (kind, value) = (kind.trim(), value.trim());
+        if kind.is_empty() || value.chars().count() < 3 || value.len() > 256 {
+            return Err(Error::BadRequest(format!(
+                "identifier {:?}={:?}: give a kind and a value of 3 to 256 characters",
+                crate::text::single_line(kind),
+                crate::text::single_line(value)
+            )));
+        }
+        self.identifiers.push((kind.to_string(), value.to_string()));
+        Ok(())
+    }
+
     pub(crate) fn wit(&self) -> wit::Subject {
         wit::Subject {
             email: self.email.clone(),

@@ -932,7 +932,11 @@ fn shared_threads_are_anonymised_not_deleted() {
     assert_eq!(ticket1["messages"][1]["body"], "Grace adds");
     let ticket2 = site.call("tickets.get", json!({"id": 2})).ok().json();
     assert_eq!(ticket2["messages"][1]["email"], Value::Null);
-    assert_eq!(ticket2["messages"][1]["body"], "Same for me, [erased]");
+    // Her whole message goes, not only the identifiers the site knows.
+    assert_eq!(
+        ticket2["messages"][1]["body"],
+        "[message removed: its author had their data erased]"
+    );
     assert!(!file_contains(&site.db_path(), "ada@example.com"));
 }
 
@@ -1251,4 +1255,143 @@ fn erasure_reaches_plugin_logs_and_the_audit_log_never_names_a_caller() {
         files_holding(&site, "ada@example.com"),
         Vec::<String>::new()
     );
+}
+
+/// Zelda's own ticket that Yusuf joined, Yusuf's own ticket that Zelda
+/// joined, and mentions of Zelda in other places.
+fn shared_site() -> TestSite {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let site = TestSite::with(&["tickets"]);
+    site.call(
+        "tickets.create",
+        json!({"email": "Zelda.Quennell@example.org", "name": "Zelda Quennell",
+               "subject": "Leak at 12 Mill Lane", "tags": ["quennell-vip"],
+               "body": "Call me on 07700 900123, I live at 12 Mill Lane.",
+               "attachments": [{"name": "zelda.vcf", "type": "text/vcard",
+                                "content_base64": b64("EMAIL:zelda.quennell@example.org")}]}),
+    )
+    .ok();
+    site.call(
+        "tickets.reply",
+        json!({"id": 1, "from": "customer", "email": "yusuf@example.net",
+               "body": "Same here. Yusuf, 07911 123456, asthma."}),
+    )
+    .ok();
+    site.call(
+        "tickets.create",
+        json!({"email": "yusuf@example.net", "subject": "Ask ZELDA.QUENNELL@EXAMPLE.ORG İstanbul",
+               "body": "Her link: https://x.example/?u=zelda.quennell%40example.org"}),
+    )
+    .ok();
+    site.call(
+        "tickets.reply",
+        json!({"id": 2, "from": "customer", "email": "zelda.quennell@example.org",
+               "body": "I am at 12 Mill Lane, phone 07700 900123.",
+               "attachments": [{"name": "photo.txt", "type": "text/plain",
+                                "content_base64": b64("a photo")}]}),
+    )
+    .ok();
+    site
+}
+
+#[test]
+fn exports_hold_all_of_the_subjects_own_data_and_nothing_of_anyone_else() {
+    let site = shared_site();
+    let out = site.root.parent().unwrap().join("zelda.zip");
+    site.run(&[
+        "privacy",
+        "export",
+        "--email",
+        "zelda.quennell@example.org",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut all = String::new();
+    let mut names = Vec::new();
+    for i in 0..zip.len() {
+        let mut file = zip.by_index(i).unwrap();
+        names.push(file.name().unwrap().to_string());
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut file, &mut text);
+        all.push_str(&text);
+    }
+    // Hers, also on Yusuf's ticket, with the file she attached there.
+    assert!(all.contains("I am at 12 Mill Lane"), "{all}");
+    assert!(names.iter().any(|n| n.contains("photo.txt")), "{names:?}");
+    // Nothing of Yusuf's: not his message on her ticket, not his address.
+    for other in ["07911 123456", "asthma", "yusuf@example.net"] {
+        assert!(!all.contains(other), "{other} leaked into Zelda's export");
+    }
+    assert!(
+        all.contains("Another participant"),
+        "labels tell who wrote what"
+    );
+}
+
+#[test]
+fn erasure_leaves_nothing_of_the_subject_in_shared_threads_and_mentions() {
+    let site = shared_site();
+    site.run(&[
+        "privacy",
+        "erase",
+        "--email",
+        "zelda.quennell@example.org",
+        "--name",
+        "Zelda Quennell",
+        "--identifier",
+        "phone=07700 900123",
+        "--identifier",
+        "street=12 Mill Lane",
+        "--yes",
+    ])
+    .ok();
+    let conn = site.sqlite();
+    let dump: String = conn
+        .query_row(
+            "SELECT group_concat(x, ' | ') FROM (
+               SELECT subject AS x FROM tickets__tickets UNION ALL
+               SELECT body FROM tickets__messages UNION ALL
+               SELECT name || ' ' || CAST(content AS TEXT) FROM tickets__attachments UNION ALL
+               SELECT tag FROM tickets__tags)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for trace in [
+        "zelda",
+        "quennell",
+        "07700 900123",
+        "mill lane",
+        "zelda.quennell%40example.org",
+    ] {
+        assert!(
+            !dump.to_lowercase().contains(trace),
+            "{trace} survived: {dump}"
+        );
+    }
+    // Yusuf keeps his own words, on both tickets.
+    assert!(dump.contains("Same here. Yusuf"), "{dump}");
+    // Yusuf's export shows nothing of Zelda as his.
+    let out = site.root.parent().unwrap().join("yusuf.zip");
+    site.run(&[
+        "privacy",
+        "export",
+        "--email",
+        "yusuf@example.net",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    let bytes = std::fs::read(&out).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    for i in 0..zip.len() {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut zip.by_index(i).unwrap(), &mut text);
+        for trace in ["Mill Lane", "07700", "Zelda", "zelda"] {
+            assert!(!text.contains(trace), "{trace} in Yusuf's export: {text}");
+        }
+    }
 }

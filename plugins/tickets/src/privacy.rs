@@ -148,16 +148,37 @@ pub fn export(subject: Subject, cursor: Option<String>) -> Result<ExportPage, St
             ],
         ));
         let messages = db::exec(
-            "SELECT id, author, internal, body, created_at FROM tickets__messages WHERE ticket_id = ?1 ORDER BY id",
+            "SELECT id, author, internal, body, created_at, customer_id FROM tickets__messages
+             WHERE ticket_id = ?1 ORDER BY id",
             &[int(id)],
         )
         .map_err(fail)?;
         for m in db::objects(&messages) {
             let message_id = m["id"].as_i64().unwrap_or(0);
+            let author = m["customer_id"].as_i64();
             let from = match (m["author"].as_str(), m["internal"].as_i64()) {
                 (_, Some(1)) => "Internal note",
                 (Some("agent"), _) => "Support team",
-                _ => "You",
+                _ if author == Some(customer_id) => "You",
+                // Another participant's message is their data (Art. 15(4)):
+                // the export says one was there, not what it said.
+                _ => {
+                    items.push(item(
+                        "messages",
+                        "Messages",
+                        message_id.to_string(),
+                        vec![
+                            ("Ticket", id.to_string()),
+                            ("From", "Another participant".into()),
+                            ("Date (ms)", show(&m["created_at"])),
+                            (
+                                "Message",
+                                "[written by someone else: not part of your data]".into(),
+                            ),
+                        ],
+                    ));
+                    continue;
+                }
             };
             let mut message = item(
                 "messages",
@@ -213,25 +234,26 @@ fn shared_messages(customer_id: i64, email: &str) -> Result<Vec<ExportItem>, Str
         &[int(customer_id)],
     )
     .map_err(fail)?;
-    Ok(db::objects(&r)
-        .into_iter()
-        .map(|m| {
-            item(
-                "messages",
-                "Messages",
-                show(&m["id"]),
-                vec![
-                    (
-                        "Ticket",
-                        format!("{} (someone else's)", show(&m["ticket_id"])),
-                    ),
-                    ("From", "You".into()),
-                    ("Date (ms)", show(&m["created_at"])),
-                    ("Message", redact_others(&show(&m["body"]), email)),
-                ],
-            )
-        })
-        .collect())
+    let mut items = Vec::new();
+    for m in db::objects(&r) {
+        let mut message = item(
+            "messages",
+            "Messages",
+            show(&m["id"]),
+            vec![
+                (
+                    "Ticket",
+                    format!("{} (someone else's)", show(&m["ticket_id"])),
+                ),
+                ("From", "You".into()),
+                ("Date (ms)", show(&m["created_at"])),
+                ("Message", redact_others(&show(&m["body"]), email)),
+            ],
+        );
+        message.files = files_of(m["id"].as_i64().unwrap_or(0))?;
+        items.push(message);
+    }
+    Ok(items)
 }
 
 /// Shared threads are anonymised, not deleted: the subject's messages in
@@ -252,6 +274,33 @@ fn anonymise_shared(customer_id: i64, subject: &Subject) -> Result<u64, String> 
     )
     .map_err(fail)?;
     changed += handed_over.rows_changed;
+    if handed_over.rows_changed > 0 {
+        // The title was the subject's words: the next participant does not
+        // inherit it. (Their messages follow below: the ticket is no longer
+        // theirs.)
+        let handed = db::exec(
+            "SELECT DISTINCT m.ticket_id FROM tickets__messages m
+             JOIN tickets__tickets t ON t.id = m.ticket_id
+             WHERE m.customer_id = ?1 AND t.customer_id != ?1",
+            &[int(customer_id)],
+        )
+        .map_err(fail)?;
+        for row in &handed.rows {
+            if let [Value::Integer(ticket)] = row.as_slice() {
+                db::exec(
+                    "UPDATE tickets__tickets SET subject = ?2 WHERE id = ?1 AND EXISTS (
+                         SELECT 1 FROM tickets__messages WHERE ticket_id = ?1 AND customer_id = ?3
+                         AND id = (SELECT min(id) FROM tickets__messages WHERE ticket_id = ?1))",
+                    &[
+                        int(*ticket),
+                        text("[title removed: its author had their data erased]"),
+                        int(customer_id),
+                    ],
+                )
+                .map_err(fail)?;
+            }
+        }
+    }
     let mine = db::exec(
         // A join, not `ticket_id IN (SELECT ... customer_id != ?1)`: that
         // subquery lists every other customer's ticket, a cost that grew
@@ -271,20 +320,19 @@ fn anonymise_shared(customer_id: i64, subject: &Subject) -> Result<u64, String> 
                 .filter(|v| v.trim().len() >= 3),
         )
         .collect();
+    let _ = values;
     for row in &mine.rows {
-        if let [
-            Value::Integer(id),
-            Value::Integer(ticket),
-            Value::Text(body),
-        ] = row.as_slice()
-        {
-            let mut anonymised = body.clone();
-            for value in &values {
-                anonymised = replace_case_insensitive(&anonymised, value, ERASED);
-            }
+        if let [Value::Integer(id), Value::Integer(ticket), Value::Text(_)] = row.as_slice() {
+            // The whole message, not only the identifiers the site knows:
+            // it may carry a phone number or a street nobody listed.
+            db::exec(
+                "DELETE FROM tickets__attachments WHERE message_id = ?1",
+                &[int(*id)],
+            )
+            .map_err(fail)?;
             db::exec(
                 "UPDATE tickets__messages SET customer_id = NULL, body = ?2 WHERE id = ?1",
-                &[int(*id), text(&anonymised)],
+                &[int(*id), text(REMOVED_MESSAGE)],
             )
             .map_err(fail)?;
             reindex(*ticket)?;
@@ -293,6 +341,10 @@ fn anonymise_shared(customer_id: i64, subject: &Subject) -> Result<u64, String> 
     }
     Ok(changed)
 }
+
+/// What is left of a message its author had erased, in a thread kept for
+/// the others in it.
+const REMOVED_MESSAGE: &str = "[message removed: its author had their data erased]";
 
 /// Delete the customer's tickets page by page, then anonymise mentions of
 /// them in other people's tickets, then delete the customer.
@@ -397,15 +449,7 @@ pub fn erase(
 /// The subject's identifiers as FTS5 phrases: a message mentioning them is
 /// found through the search index, not by scanning every message.
 fn mention_queries(subject: &Subject) -> Vec<(String, String)> {
-    let mut values = vec![subject.email.to_lowercase()];
-    values.extend(
-        subject
-            .identifiers
-            .iter()
-            .filter(|(_, v)| v.trim().len() >= 3)
-            .map(|(_, v)| v.trim().to_string()),
-    );
-    values
+    forms_of(subject)
         .into_iter()
         .filter_map(|value| {
             let words: Vec<String> = value
@@ -456,7 +500,13 @@ fn anonymise_mentions(subject: &Subject) -> Result<u64, String> {
     let mut changed = 0;
     for (value, query) in mention_queries(subject) {
         for (id, ticket, body) in mentioning(&query, &value)? {
-            let anonymised = replace_case_insensitive(&body, &value, ERASED);
+            let mut anonymised = body.clone();
+            for form in forms_of(subject) {
+                anonymised = replace_case_insensitive(&anonymised, &form, ERASED);
+            }
+            if anonymised == body {
+                continue;
+            }
             db::exec(
                 "UPDATE tickets__messages SET body = ?2 WHERE id = ?1",
                 &[int(id), text(&anonymised)],
@@ -466,6 +516,7 @@ fn anonymise_mentions(subject: &Subject) -> Result<u64, String> {
             changed += 1;
         }
     }
+    changed += anonymise_other_mentions(subject)?;
     Ok(changed)
 }
 
@@ -486,21 +537,105 @@ fn reindex(ticket: i64) -> Result<(), String> {
     Ok(())
 }
 
+/// `haystack` with every occurrence of `needle` replaced, comparing ASCII
+/// letters without regard to case (as SQLite's `lower()` does) and every
+/// other character exactly. Safe for any text: a Turkish `İ` next to the
+/// address does not shift it.
 fn replace_case_insensitive(haystack: &str, needle: &str, with: &str) -> String {
-    let lower = haystack.to_lowercase();
-    let needle = needle.to_lowercase();
-    if needle.is_empty() || lower.len() != haystack.len() {
-        return haystack.replace(&needle, with);
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    if n.is_empty() || n.len() > h.len() {
+        return haystack.to_string();
     }
-    let mut out = String::new();
-    let mut rest = 0;
-    for (at, _) in lower.match_indices(&needle) {
-        out.push_str(&haystack[rest..at]);
-        out.push_str(with);
-        rest = at + needle.len();
+    let mut out = String::with_capacity(haystack.len());
+    let mut last = 0;
+    let mut at = 0;
+    while at + n.len() <= h.len() {
+        if h[at..at + n.len()].eq_ignore_ascii_case(n)
+            && haystack.is_char_boundary(at)
+            && haystack.is_char_boundary(at + n.len())
+        {
+            out.push_str(&haystack[last..at]);
+            out.push_str(with);
+            at += n.len();
+            last = at;
+        } else {
+            at += 1;
+        }
     }
-    out.push_str(&haystack[rest..]);
+    out.push_str(&haystack[last..]);
     out
+}
+
+/// Every form in which the subject appears in text: the address (also
+/// percent-encoded, as in a link) and each identifier of 3 or more
+/// characters.
+fn forms_of(subject: &Subject) -> Vec<String> {
+    let email = subject.email.to_lowercase();
+    let mut forms = vec![email.clone(), email.replace('@', "%40")];
+    forms.extend(
+        subject
+            .identifiers
+            .iter()
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| v.chars().count() >= 3),
+    );
+    forms
+}
+
+/// Mentions outside message bodies: ticket titles, attachments (their name
+/// or their text), and tags (also a tag made from a word of the name).
+/// Returns how many changed.
+fn anonymise_other_mentions(subject: &Subject) -> Result<u64, String> {
+    let mut changed = 0;
+    for form in forms_of(subject) {
+        let titles = db::exec(
+            "SELECT id, subject FROM tickets__tickets WHERE instr(lower(subject), lower(?1)) > 0",
+            &[text(&form)],
+        )
+        .map_err(fail)?;
+        for row in &titles.rows {
+            if let [Value::Integer(id), Value::Text(title)] = row.as_slice() {
+                let cleaned = replace_case_insensitive(title, &form, ERASED);
+                if &cleaned != title {
+                    db::exec(
+                        "UPDATE tickets__tickets SET subject = ?2 WHERE id = ?1",
+                        &[int(*id), text(&cleaned)],
+                    )
+                    .map_err(fail)?;
+                    reindex(*id)?;
+                    changed += 1;
+                }
+            }
+        }
+        // An attachment that names the subject is theirs as much as its
+        // sender's: it goes (a vCard, a scan of a letter).
+        changed += db::exec(
+            "DELETE FROM tickets__attachments WHERE instr(lower(name), lower(?1)) > 0
+             OR instr(lower(CAST(content AS TEXT)), lower(?1)) > 0",
+            &[text(&form)],
+        )
+        .map_err(fail)?
+        .rows_changed;
+        changed += db::exec(
+            "DELETE FROM tickets__tags WHERE instr(lower(tag), lower(?1)) > 0",
+            &[text(&form)],
+        )
+        .map_err(fail)?
+        .rows_changed;
+    }
+    for (_, value) in &subject.identifiers {
+        for word in value.split(|c: char| !c.is_alphanumeric()) {
+            if word.chars().count() >= 4 {
+                changed += db::exec(
+                    "DELETE FROM tickets__tags WHERE instr(lower(tag), lower(?1)) > 0",
+                    &[text(word)],
+                )
+                .map_err(fail)?
+                .rows_changed;
+            }
+        }
+    }
+    Ok(changed)
 }
 
 /// The manifest's retention rules: `trash` purges tickets deleted before
