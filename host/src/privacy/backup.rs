@@ -8,10 +8,10 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use super::{Scope, Subject};
 use crate::error::Error;
-use crate::registry::records;
 use crate::site::Site;
 
 /// One line of the erasure journal.
@@ -20,6 +20,11 @@ struct Erased {
     at_ms: i64,
     /// HMAC-SHA256 of the address with the site's secret: never the address.
     subject_hash: String,
+    /// Keyed hashes of the other identifiers erased with the address (the
+    /// name, `--identifier` values), normalised: a restore finds them in
+    /// the restored text without the journal holding them in clear.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    identifiers: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +59,11 @@ impl Site {
         let line = Erased {
             at_ms: crate::now_ms(),
             subject_hash: self.subject_hash(&subject.email)?,
+            identifiers: subject
+                .identifiers
+                .iter()
+                .map(|(_, v)| self.subject_hash(&normalise(v)))
+                .collect::<Result<_, _>>()?,
         };
         let path = self.journal_path();
         let mut file = std::fs::OpenOptions::new()
@@ -138,6 +148,16 @@ impl Site {
                 )
                 .map_err(store_err)
         };
+        let backup_head: i64 = source
+            .query_row(
+                "SELECT coalesce(max(seq), 0) FROM wasmdesk__audit",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(store_err)?;
+        // The log written since the backup outlives the restore: its entries
+        // are appended again after it (their subjects are keyed hashes).
+        let carried = later_entries(self.db(), backup_head)?;
         let head_now = newest_entry(self)?;
         self.replace_database(&source)?;
         let audit_lost = (head_now - newest_entry(self)?).max(0);
@@ -149,24 +169,52 @@ impl Site {
         let mut replayed = 0;
         let mut not_present = 0;
         let mut clean = true;
-        for erased in later {
-            match self.find_subject(&erased.subject_hash)? {
-                Some(email) => {
-                    // A full scan: restore already costs what the site
-                    // weighs, and a backup may carry free pages from before
-                    // deletions were overwritten.
-                    let report =
-                        self.erase_subject(&Subject::new(&email, None)?, false, Scope::Full)?;
-                    clean &= report.clean;
-                    replayed += 1;
+        if !later.is_empty() {
+            // Every address and short word sequence in the restored text,
+            // by keyed hash: a person only mentioned in someone else's
+            // message, or known only by a name, is found too.
+            let found = self.restored_identifiers(&later)?;
+            for erased in later {
+                let email = found.get(&erased.subject_hash).cloned();
+                let identifiers: Vec<String> = erased
+                    .identifiers
+                    .iter()
+                    .filter_map(|h| found.get(h).cloned())
+                    .collect();
+                if email.is_none() && identifiers.is_empty() {
+                    not_present += 1;
+                    continue;
                 }
-                None => not_present += 1,
+                // Known only by identifiers: erase those under an address
+                // no one has.
+                let mut subject = Subject::new(
+                    email
+                        .as_deref()
+                        .unwrap_or("erased-subject@wasmdesk.invalid"),
+                    None,
+                )?;
+                for value in identifiers {
+                    subject.identifiers.push(("identifier".into(), value));
+                }
+                let report = self.erase_subject(&subject, false, Scope::Full)?;
+                clean &= report.clean;
+                replayed += 1;
             }
+        }
+        let mut digest = sha2::Sha256::new();
+        for (_, hash) in &carried {
+            digest.update(hash.as_bytes());
+        }
+        let carried_count = carried.len();
+        for (draft, _) in carried {
+            self.audit(draft)?;
         }
         let detail = serde_json::json!({
             "from": crate::audit::emails::scrub(&from.display().to_string()),
             "backup_taken_at_ms": backup_taken_at_ms,
             "audit_entries_lost": audit_lost,
+            "audit_entries_carried_over": carried_count,
+            "carried_over_sha256": format!("{:x}", digest.finalize()),
             "erasures_replayed": replayed,
         });
         self.audit(self.act(crate::audit::action::RESTORE, detail))?;
@@ -197,35 +245,170 @@ impl Site {
         Ok(entries)
     }
 
-    /// The address whose keyed hash is `hash`, looked up among the values of
-    /// the columns the plugins declare as personal data.
-    fn find_subject(&self, hash: &str) -> Result<Option<String>, Error> {
-        for record in records::enabled(self.db())? {
-            for field in record
-                .manifest
-                .processing
-                .iter()
-                .flat_map(|p| &p.personal_data)
-            {
-                let sql = format!(
-                    "SELECT DISTINCT \"{}\" FROM \"{}\" WHERE typeof(\"{0}\") = 'text' AND instr(\"{0}\", '@') > 0 AND length(\"{0}\") <= 320",
-                    field.column.replace('"', "\"\""),
-                    field.table.replace('"', "\"\"")
-                );
-                let Ok(mut stmt) = self.db().prepare(&sql) else {
-                    continue;
-                };
-                let values = stmt
-                    .query_map([], |r| r.get::<_, String>(0))
+    /// Values in the restored database whose keyed hash one of `erased`
+    /// names: e-mail addresses (also `%40`) anywhere in any text column,
+    /// and word sequences of up to six words (names, streets, phone
+    /// numbers), by hash.
+    fn restored_identifiers(
+        &self,
+        erased: &[&Erased],
+    ) -> Result<std::collections::HashMap<String, String>, Error> {
+        use std::collections::{HashMap, HashSet};
+        let wanted: HashSet<&str> = erased
+            .iter()
+            .flat_map(|e| {
+                std::iter::once(e.subject_hash.as_str())
+                    .chain(e.identifiers.iter().map(String::as_str))
+            })
+            .collect();
+        let any_identifiers = erased.iter().any(|e| !e.identifiers.is_empty());
+        let mut found: HashMap<String, String> = HashMap::new();
+        let tables: Vec<String> = {
+            let mut stmt = self
+                .db()
+                .prepare(
+                    "SELECT name FROM sqlite_schema WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+                     AND name NOT LIKE 'wasmdesk\\_\\_audit%' ESCAPE '\\' \
+                     AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
+                )
+                .map_err(store_err)?;
+            stmt.query_map([], |r| r.get(0))
+                .map_err(store_err)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(store_err)?
+        };
+        for table in tables {
+            let columns: Vec<String> = {
+                let mut stmt = self
+                    .db()
+                    .prepare("SELECT name FROM pragma_table_info(?1)")
                     .map_err(store_err)?;
-                for value in values {
-                    let value = value.map_err(store_err)?;
-                    if self.subject_hash(&value)? == hash {
-                        return Ok(Some(value.trim().to_lowercase()));
+                stmt.query_map([&table], |r| r.get(0))
+                    .map_err(store_err)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(store_err)?
+            };
+            for column in columns {
+                let sql = format!(
+                    "SELECT \"{c}\" FROM \"{t}\" WHERE typeof(\"{c}\") = 'text'",
+                    c = column.replace('"', "\"\""),
+                    t = table.replace('"', "\"\"")
+                );
+                let mut stmt = self.db().prepare(&sql).map_err(store_err)?;
+                let mut rows = stmt.query([]).map_err(store_err)?;
+                while let Some(row) = rows.next().map_err(store_err)? {
+                    let text: String = row.get(0).map_err(store_err)?;
+                    let mut emails = HashSet::new();
+                    crate::audit::emails::collect(&text.replace("%40", "@"), &mut emails);
+                    for email in emails {
+                        let hash = self.subject_hash(&email)?;
+                        if wanted.contains(hash.as_str()) {
+                            found.insert(hash, email);
+                        }
+                    }
+                    if any_identifiers {
+                        let words: Vec<&str> = text.split_whitespace().collect();
+                        for start in 0..words.len() {
+                            for len in 1..=6.min(words.len() - start) {
+                                let phrase = words[start..start + len]
+                                    .join(" ")
+                                    .trim_matches(|c: char| c.is_ascii_punctuation())
+                                    .to_string();
+                                let hash = self.subject_hash(&normalise(&phrase))?;
+                                if wanted.contains(hash.as_str()) {
+                                    found.insert(hash, phrase);
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        Ok(None)
+        Ok(found)
     }
+}
+
+/// An identifier as the journal hashes it: trimmed, lower-cased, inner
+/// spaces collapsed.
+fn normalise(value: &str) -> String {
+    value
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// One audit row after the backup's head: a draft to append again, and the
+/// row's original hash (for the digest the restore entry records).
+type Carried = (crate::audit::Draft, String);
+
+/// Audit entries after `seq`, as drafts to append again.
+fn later_entries(db: &Connection, seq: i64) -> Result<Vec<Carried>, Error> {
+    let mut stmt = db
+        .prepare(
+            "SELECT seq, at, actor, action, plugin, operation, outcome, duration_us, subjects, \
+             tables, detail, hash FROM wasmdesk__audit WHERE seq > ?1 ORDER BY seq",
+        )
+        .map_err(store_err)?;
+    let mut rows = stmt.query([seq]).map_err(store_err)?;
+    let mut drafts = Vec::new();
+    while let Some(r) = rows.next().map_err(store_err)? {
+        let old_seq: i64 = r.get(0).map_err(store_err)?;
+        let action: String = r.get(3).map_err(store_err)?;
+        let subjects: String = r.get(8).map_err(store_err)?;
+        let tables: String = r.get(9).map_err(store_err)?;
+        let detail: String = r.get(10).map_err(store_err)?;
+        let mut detail: serde_json::Value =
+            serde_json::from_str(&detail).unwrap_or_else(|_| serde_json::json!({}));
+        if let Some(map) = detail.as_object_mut() {
+            map.insert("carried_over_from_seq".into(), old_seq.into());
+            map.insert("original_action".into(), action.clone().into());
+        }
+        let draft = crate::audit::Draft {
+            at_ms: r.get(1).map_err(store_err)?,
+            actor: r.get(2).map_err(store_err)?,
+            action: static_action(&action),
+            plugin: r.get(4).map_err(store_err)?,
+            operation: r.get(5).map_err(store_err)?,
+            outcome: r.get(6).map_err(store_err)?,
+            duration_us: r.get(7).map_err(store_err)?,
+            tables: serde_json::from_str(&tables).unwrap_or_default(),
+            subjects: subjects.split_whitespace().map(String::from).collect(),
+            detail,
+        };
+        drafts.push((draft, r.get(11).map_err(store_err)?));
+    }
+    Ok(drafts)
+}
+
+/// The stable action name for `name`, or `audit.carried-over`.
+fn static_action(name: &str) -> &'static str {
+    use crate::audit::action as a;
+    [
+        a::PLUGIN_CALL,
+        a::PLUGIN_ENABLE,
+        a::PLUGIN_DISABLE,
+        a::PLUGIN_REMOVE,
+        a::GRANT_ADD,
+        a::GRANT_REVOKE,
+        a::LIMITS_SET,
+        a::RETENTION_SET,
+        a::RETENTION_RUN,
+        a::REQUEST_OPEN,
+        a::REQUEST_CONFIRM,
+        a::EXPORT_DOWNLOAD,
+        a::ERASURE_DONE,
+        a::BACKUP,
+        a::RESTORE,
+        a::AUDIT_EXPORT,
+        a::AUDIT_PRUNE,
+        a::AUDIT_GUARDS_RESTORED,
+        a::BREACH_RECORD,
+        a::BREACH_AFFECTED,
+        a::BREACH_CLOSE,
+    ]
+    .into_iter()
+    .find(|known| *known == name)
+    .unwrap_or("audit.carried-over")
 }

@@ -1395,3 +1395,64 @@ fn erasure_leaves_nothing_of_the_subject_in_shared_threads_and_mentions() {
         }
     }
 }
+
+#[test]
+fn a_restore_brings_back_no_one_erased_since_and_keeps_the_log_written_since() {
+    let site = two_customers();
+    // Zelda is no customer: only mentioned, by address and by name.
+    site.call(
+        "tickets.reply",
+        json!({"id": 3, "from": "customer",
+               "body": "Zelda Quennell (zelda@example.org) has the same problem"}),
+    )
+    .ok();
+    let backup = site.root.parent().unwrap().join("mentions.db");
+    site.run(&["backup", "--out", backup.to_str().unwrap()])
+        .ok();
+    site.run(&[
+        "privacy",
+        "erase",
+        "--email",
+        "zelda@example.org",
+        "--name",
+        "Zelda Quennell",
+        "--yes",
+    ])
+    .ok();
+    let journal = std::fs::read_to_string(site.root.join("erasures.journal")).unwrap();
+    assert!(!journal.to_lowercase().contains("zelda"), "{journal}");
+
+    let report = site
+        .run(&["--json", "restore", backup.to_str().unwrap(), "--yes"])
+        .ok()
+        .json();
+    assert_eq!(report["replayed"], 1, "{report}");
+    let text: String = site
+        .sqlite()
+        .query_row(
+            "SELECT group_concat(body, ' | ') FROM tickets__messages",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        !text.to_lowercase().contains("zelda"),
+        "Zelda came back: {text}"
+    );
+    assert!(!text.contains("Quennell"), "her name came back: {text}");
+    // The erasure written after the backup is still in the log, and the log
+    // still verifies.
+    let entries = site
+        .run(&["--json", "audit", "log", "--limit", "0"])
+        .ok()
+        .json();
+    let carried = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"]["original_action"] == "erasure.done")
+        .count();
+    assert!(carried >= 1, "{entries}");
+    let verify = site.run(&["--json", "audit", "verify"]);
+    assert_eq!(verify.code, 0, "{verify:?}");
+}
