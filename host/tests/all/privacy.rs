@@ -679,7 +679,7 @@ fn consent_is_recorded_as_proof_and_erasure_keeps_only_a_pseudonymous_withdrawal
     site.call("consent.record", given("analytics")).ok();
     site.call(
         "consent.withdraw",
-        json!({"email": "ada@example.com", "purpose": "newsletter", "channel": "e-mail"}),
+        json!({"email": "ada@example.com", "purpose": "newsletter", "channel": "e-mail from ADA@example.com"}),
     )
     .ok();
     let (_, error) = site.call_err("consent.record", json!({"email": "ada@example.com", "purpose": "x", "given": true, "version": "1", "channel": "web"}));

@@ -248,6 +248,14 @@ pub fn erase(email: &str, dry_run: bool) -> Result<ErasePage, String> {
             &[text(&subject)],
         )
         .map_err(fail)?;
+        // The channel is free text ("e-mail from ada@example.com"): a kept
+        // withdrawal must not name the person through it.
+        store::execute(
+            "UPDATE consent__events SET channel = '[erased]' WHERE subject = ?1
+             AND (instr(lower(channel), lower(?2)) > 0 OR instr(channel, '@') > 0)",
+            &[text(&subject), text(email)],
+        )
+        .map_err(fail)?;
         deleted.rows_changed
     };
     let messages = if retained.is_empty() {
