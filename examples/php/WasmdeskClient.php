@@ -24,6 +24,8 @@ class WasmdeskClient
     private $stdout;
     private $nextId = 1;
     private $caller = null;
+    /** Seconds to wait for an answer (a plugin's own deadline is 5 s by default). */
+    public $timeoutSeconds = 60;
 
     /**
      * @param string $binary path to the wasmdesk binary
@@ -70,13 +72,24 @@ class WasmdeskClient
         if ($this->caller !== null) {
             $request['caller'] = $this->caller;
         }
+        // Never a blank line: input PHP cannot encode (invalid UTF-8, NAN)
+        // is refused here, with the reason.
         $request = json_encode($request, JSON_UNESCAPED_SLASHES);
+        if ($request === false) {
+            throw new WasmdeskException('bad_request', 'cannot encode the request as JSON: ' . json_last_error_msg());
+        }
         if (fwrite($this->stdin, $request . "\n") === false) {
             throw new WasmdeskException('internal', 'the wasmdesk bridge is not running');
         }
         fflush($this->stdin);
+        // A bridge that does not answer in time is reported, not waited on.
+        stream_set_timeout($this->stdout, $this->timeoutSeconds);
         $line = fgets($this->stdout);
         if ($line === false) {
+            $meta = stream_get_meta_data($this->stdout);
+            if (!empty($meta['timed_out'])) {
+                throw new WasmdeskException('timeout', "the wasmdesk bridge did not answer within {$this->timeoutSeconds} s");
+            }
             throw new WasmdeskException('internal', 'the wasmdesk bridge closed its output (is the site path right?)');
         }
         $response = json_decode($line, true);

@@ -3,7 +3,7 @@
 
 mod protocol;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 
 use serde_json::{Value, json};
 
@@ -31,16 +31,17 @@ pub fn serve(
     mut output: impl Write,
 ) -> std::io::Result<()> {
     let mut input = BufReader::new(input);
-    let mut line = String::new();
+    let max_line = protocol::max_line();
+    let mut bytes = Vec::new();
     loop {
-        line.clear();
-        if input.read_line(&mut line)? == 0 {
-            break;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        let mut response = match protocol::parse(&line) {
+        // Bytes, not a String: one invalid byte is an error for its line,
+        // never the end of the bridge.
+        let parsed = match protocol::read_line(&mut input, &mut bytes, max_line)? {
+            None => break,
+            Some(Err(error)) => Err((Value::Null, error)),
+            Some(Ok(line)) => protocol::parse(&line).map_err(|e| (protocol::id_of(&line), e)),
+        };
+        let mut response = match parsed {
             Ok(request) => {
                 let id = request.id.clone();
                 site.set_actor(Actor::bridge(request.caller.as_deref().unwrap_or(caller)));
@@ -49,7 +50,7 @@ pub fn serve(
                     Err(error) => Response::error(id, &error),
                 }
             }
-            Err(error) => Response::error(protocol::id_of(&line), &error),
+            Err((id, error)) => Response::error(id, &error),
         };
         if input.buffer().is_empty()
             && let Err(error) = site.flush_audit()

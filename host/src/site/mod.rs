@@ -675,6 +675,14 @@ impl Site {
                 "the arguments of {id}.{command} are not valid JSON: {e}"
             ))
         })?;
+        // As the bridge: a command takes an object, never `"x"`, `[1]` or
+        // `null` read as `{}`.
+        if !args.is_object() {
+            return Err(Error::BadRequest(format!(
+                "the arguments of {id}.{command} must be a JSON object such as {{\"id\": 1}}, not {}",
+                crate::text::single_line(&args.to_string().chars().take(80).collect::<String>())
+            )));
+        }
         let (record, plugin) = self.ready(id)?;
         let Some(info) = record
             .manifest

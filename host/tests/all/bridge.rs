@@ -56,6 +56,96 @@ fn malformed_lines_get_bad_request_and_the_bridge_goes_on() {
 }
 
 #[test]
+fn bad_bytes_blank_lines_arrays_huge_ids_and_overlong_lines_are_answered_and_the_bridge_goes_on() {
+    let site = TestSite::with(&["tickets"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+        .arg("--site")
+        .arg(&site.root)
+        .arg("bridge")
+        .env("WASMDESK_BRIDGE_MAX_LINE", "1000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input: Vec<u8> = Vec::new();
+    input.extend_from_slice(
+        b"{\"id\": 1, \"op\": \"tickets.list\", \"args\": {\"text\": \"\xff\xfe\"}}\n",
+    );
+    input.extend_from_slice(b"\n");
+    input.extend_from_slice(b"   \r\n");
+    input.extend_from_slice(b"[1, \"site.info\"]\n");
+    input.extend_from_slice(b"{\"id\": 184467440737095516160, \"op\": \"site.info\"}\n");
+    input.extend_from_slice(
+        format!(
+            "{{\"id\": 6, \"op\": \"site.info\", \"caller\": \"{}\"}}\n",
+            "x".repeat(5000)
+        )
+        .as_bytes(),
+    );
+    input.extend_from_slice(b"{\"id\": 7, \"op\": \"site.info\"}\n");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let responses: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(responses.len(), 7, "one answer per line: {responses:?}");
+    let messages = [
+        "not valid UTF-8",
+        "empty line",
+        "empty line",
+        "not an object",
+        "within 64 bits",
+        "longer than 1000 bytes",
+    ];
+    for (response, needle) in responses.iter().zip(messages) {
+        assert_eq!(response["ok"], false, "{response}");
+        assert_eq!(response["error"]["code"], "bad_request", "{response}");
+        assert!(
+            response["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(needle),
+            "{needle}: {response}"
+        );
+    }
+    assert_eq!(responses[6]["id"], 7);
+    assert_eq!(responses[6]["ok"], true);
+}
+
+#[test]
+fn the_cli_refuses_arguments_that_are_not_an_object() {
+    let site = TestSite::with(&["tickets"]);
+    site.call(
+        "tickets.create",
+        json!({"email": "a@example.com", "subject": "S", "body": "B"}),
+    )
+    .ok();
+    site.call("tickets.delete", json!({"id": 1})).ok();
+    for args in ["\"x\"", "[1]", "null", "3"] {
+        let run = site.run(&["--json", "call", "tickets.purge-trash", args]);
+        assert_eq!(run.code, 2, "{args}: {run:?}");
+        assert_eq!(run.error()["code"], "bad_request");
+        assert!(
+            run.error()["message"]
+                .as_str()
+                .unwrap()
+                .contains("must be a JSON object")
+        );
+    }
+    assert_eq!(site.count("tickets__tickets"), 1, "nothing was purged");
+}
+
+#[test]
 fn errors_carry_the_stable_codes() {
     let site = TestSite::with(&["tickets", "reports"]);
     site.run(&["plugin", "revoke", "reports", "read:tickets__tickets"])
