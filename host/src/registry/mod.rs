@@ -63,9 +63,10 @@ pub struct PluginEntry {
 pub fn plugin_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
+        // Anything named NAME.wasm is listed, also a directory or a link:
+        // loading it says why it cannot be run.
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "wasm")
-            && path.is_file()
             && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
         {
             files.push((stem.to_string(), path.clone()));

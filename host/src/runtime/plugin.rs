@@ -76,6 +76,9 @@ pub enum LoadError {
     NoManifest,
     #[error("too large a component: {0}")]
     Shape(String),
+    /// Not a regular file inside the site, or over the size cap.
+    #[error("{0}")]
+    Unusable(String),
     #[error(
         "cannot be linked: {0}; plugins may import only wasmdesk:plugin/{{store,log,clock}} and WASI 0.2"
     )]

@@ -80,6 +80,17 @@ pub struct Site {
     pending_since: Option<Instant>,
 }
 
+/// The largest plugin file, in bytes: 64 MiB, or `WASMDESK_MAX_PLUGIN_MIB`.
+fn max_plugin_bytes() -> u64 {
+    std::env::var("WASMDESK_MAX_PLUGIN_MIB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(64)
+        * 1024
+        * 1024
+}
+
 /// How long a read-only call's audit entry may wait to be written.
 const AUDIT_FLUSH_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
 /// How many read-only calls' entries are written in one transaction.
@@ -183,6 +194,22 @@ impl Site {
         let paths = SitePaths::new(root);
         if !paths.db.is_file() {
             return Err(Error::NoSite(root.to_path_buf()));
+        }
+        // SQLite would take an empty file for a new database: a site whose
+        // database was truncated must not quietly become a new empty site.
+        let size = std::fs::metadata(&paths.db)
+            .map(|m| m.len())
+            .map_err(|e| Error::io(format!("cannot read {}", paths.db.display()), e))?;
+        if size == 0 {
+            return Err(Error::io(
+                format!("{} is empty (0 bytes)", paths.db.display()),
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the site's data is gone from this file; move it away, then restore a \
+                     backup (wasmdesk init, then wasmdesk restore FILE --yes) or start a new \
+                     site (wasmdesk init)",
+                ),
+            ));
         }
         Site::open_paths(paths)
     }
@@ -1032,10 +1059,51 @@ impl Site {
         id: &str,
     ) -> Result<Option<(String, Result<Rc<LoadedPlugin>, Rc<LoadError>>)>, Error> {
         let path = self.paths.plugins.join(format!("{id}.wasm"));
-        let meta = match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => meta,
-            _ => return Ok(None),
+        let unusable = |reason: String| {
+            Ok(Some((
+                String::new(),
+                Err(Rc::new(LoadError::Unusable(reason))),
+            )))
         };
+        let Ok(link) = std::fs::symlink_metadata(&path) else {
+            return Ok(None);
+        };
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(_) => {
+                return unusable(format!(
+                    "plugins/{id}.wasm is a link to nothing: remove it, or copy the plugin file there"
+                ));
+            }
+        };
+        if !meta.is_file() {
+            return unusable(format!(
+                "plugins/{id}.wasm is not a file (a directory?): a plugin is one .wasm file"
+            ));
+        }
+        if link.file_type().is_symlink() {
+            // A link may point anywhere: only a file inside the site folder
+            // is the site owner's to approve.
+            let inside = std::fs::canonicalize(&path)
+                .ok()
+                .zip(std::fs::canonicalize(&self.paths.root).ok())
+                .is_some_and(|(target, root)| target.starts_with(root));
+            if !inside {
+                return unusable(format!(
+                    "plugins/{id}.wasm is a link to a file outside the site folder: copy the file \
+                     into plugins/ instead, so that what you approve stays what runs"
+                ));
+            }
+        }
+        let cap = max_plugin_bytes();
+        if meta.len() > cap {
+            return unusable(format!(
+                "plugins/{id}.wasm is {} MiB, more than the {} MiB a plugin may be \
+                 (WASMDESK_MAX_PLUGIN_MIB sets another cap)",
+                meta.len() / (1024 * 1024),
+                cap / (1024 * 1024)
+            ));
+        }
         let stamp = (meta.len(), meta.modified().ok());
         if let Some(loaded) = self.loaded.get(id).filter(|l| l.stamp == stamp) {
             return Ok(Some((loaded.sha256.clone(), loaded.result.clone())));
@@ -1116,7 +1184,7 @@ impl Site {
             return Ok(entry);
         };
         entry.file = Some(file);
-        entry.sha256 = Some(sha256.clone());
+        entry.sha256 = (!sha256.is_empty()).then(|| sha256.clone());
         if !registry::manifest::valid_id(id) {
             entry.note = Some(format!(
                 "{id}.wasm is not a valid plugin file name: plugin ids use lower-case letters, \

@@ -326,3 +326,53 @@ fn the_wal_is_emptied_once_it_grows_past_a_mebibyte() {
     assert!(site.count("tickets__tickets") == 25);
     assert!(largest < 2 * 1024 * 1024, "the WAL reached {largest} bytes");
 }
+
+#[test]
+fn anything_in_plugins_that_is_not_a_file_of_the_site_is_listed_as_rejected_with_the_reason() {
+    let site = TestSite::new();
+    let plugins = site.root.join("plugins");
+    std::fs::create_dir(plugins.join("folder.wasm")).unwrap();
+    std::os::unix::fs::symlink(plugins.join("nowhere.bin"), plugins.join("ghost.wasm")).unwrap();
+    let outside = site.root.parent().unwrap().join("probe.wasm");
+    std::fs::copy(crate::support::artifact("probe"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, plugins.join("probe.wasm")).unwrap();
+    std::fs::write(plugins.join("huge.wasm"), vec![0u8; 2 * 1024 * 1024]).unwrap();
+    let run = crate::support::wasmdesk_with_env(
+        &site.root,
+        &["--json", "plugin", "list"],
+        &[("WASMDESK_MAX_PLUGIN_MIB", "1")],
+    )
+    .ok();
+    let list = run.json();
+    let note = |id: &str| -> String {
+        let entry = list["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is listed: {list}"));
+        assert_eq!(entry["status"], "rejected", "{entry}");
+        entry["note"].as_str().unwrap().to_string()
+    };
+    assert!(note("folder").contains("is not a file"));
+    assert!(note("ghost").contains("a link to nothing"));
+    assert!(note("probe").contains("outside the site folder"));
+    assert!(note("huge").contains("more than the 1 MiB"));
+    let run = site.run(&["plugin", "enable", "probe", "--yes"]);
+    assert_ne!(run.code, 0, "a link out of the site is not run: {run:?}");
+}
+
+#[test]
+fn an_empty_site_database_is_an_error_not_a_new_site() {
+    let site = TestSite::with(&["probe"]);
+    std::fs::write(site.db_path(), b"").unwrap();
+    let run = site.run(&["--json", "plugin", "list"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let message = run.error()["message"].as_str().unwrap().to_string();
+    assert!(message.contains("is empty (0 bytes)"), "{message}");
+    assert_eq!(
+        std::fs::metadata(site.db_path()).unwrap().len(),
+        0,
+        "left as it was"
+    );
+}
