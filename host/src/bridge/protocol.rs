@@ -160,16 +160,14 @@ pub fn parse(line: &str) -> Result<Request, Error> {
             shape()
         )));
     }
-    match &value["id"] {
-        Value::Null | Value::String(_) => {}
-        Value::Number(n) if n.is_i64() || n.is_u64() => {}
-        other => {
-            return Err(Error::BadRequest(format!(
-                "the request id must be a string or a whole number within 64 bits (it comes back \
-                 exactly), not {}",
-                crate::text::single_line(&other.to_string().chars().take(40).collect::<String>())
-            )));
-        }
+    if let Value::Number(n) = &value["id"]
+        && !(n.is_i64() || n.is_u64())
+    {
+        return Err(Error::BadRequest(format!(
+            "a number as request id must be a whole number within 64 bits, so that it comes \
+             back exactly (use a string for anything else), not {}",
+            crate::text::single_line(&n.to_string().chars().take(40).collect::<String>())
+        )));
     }
     let request: Request = serde_json::from_value(value)
         .map_err(|e| Error::BadRequest(format!("{}: {e}", shape())))?;
@@ -189,9 +187,8 @@ pub fn id_of(line: &str) -> Value {
         .ok()
         .and_then(|v| v.get("id").cloned())
         .filter(|id| match id {
-            Value::String(_) => true,
             Value::Number(n) => n.is_i64() || n.is_u64(),
-            _ => false,
+            _ => true,
         })
         .unwrap_or(Value::Null)
 }

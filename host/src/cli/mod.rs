@@ -450,6 +450,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             })?;
             let mut site = open_site(&cli.site)?;
             let output = site.call(plugin, command, &args.args)?;
+            // Recorded before anything is printed: a result the audit log
+            // could not record is withheld, on every path.
+            site.flush_audit()?;
             for warning in &output.warnings {
                 let _ = writeln!(
                     std::io::stderr(),

@@ -78,6 +78,8 @@ pub struct Site {
     /// bridge answers, or when the site closes.
     pending: Vec<Draft>,
     pending_since: Option<Instant>,
+    /// The last `flush_audit` failed and its caller got the error.
+    audit_failure_reported: bool,
 }
 
 /// The largest plugin file, in bytes: 64 MiB, or `WASMDESK_MAX_PLUGIN_MIB`.
@@ -98,7 +100,15 @@ const AUDIT_FLUSH_ENTRIES: usize = 64;
 
 impl Drop for Site {
     fn drop(&mut self) {
-        if let Err(e) = self.flush_audit() {
+        // Entries of calls that failed were already answered with their
+        // error: a failure to record them is not printed a second time.
+        // Nor is a failure the caller already got from `flush_audit`.
+        let only_failures = self.pending.iter().all(|d| d.outcome != "ok");
+        let reported = self.audit_failure_reported;
+        if let Err(e) = self.flush_audit()
+            && !only_failures
+            && !reported
+        {
             let _ = std::io::Write::write_fmt(
                 &mut std::io::stderr(),
                 format_args!("wasmdesk: error[internal]: {e}\n"),
@@ -233,6 +243,7 @@ impl Site {
             anchor: (None, None),
             pending: Vec::new(),
             pending_since: None,
+            audit_failure_reported: false,
         };
         site.check_audit_guards()?;
         Ok(site)
@@ -342,17 +353,26 @@ impl Site {
         let written = (|| {
             db.execute_batch("BEGIN IMMEDIATE")?;
             match audit::chain::append_all(db, pending) {
-                Ok(head) => {
-                    db.execute_batch("COMMIT")?;
-                    Ok(head)
-                }
+                Ok(head) => match db.execute_batch("COMMIT") {
+                    Ok(()) => Ok(head),
+                    Err(e) => {
+                        // A full disk can fail the COMMIT itself: nothing
+                        // stays half-open, and no head is noted.
+                        let _ = db.execute_batch("ROLLBACK");
+                        Err(e)
+                    }
+                },
                 Err(e) => {
                     let _ = db.execute_batch("ROLLBACK");
                     Err(e)
                 }
             }
         })();
-        let head = written.map_err(|e| Error::Store(crate::store::StoreError::Audit(e)))?;
+        let head = written.map_err(|e| {
+            self.audit_failure_reported = true;
+            Error::Store(crate::store::StoreError::Audit(e))
+        })?;
+        self.audit_failure_reported = false;
         self.pending.clear();
         self.pending_since = None;
         if let Some(head) = head {
@@ -929,7 +949,9 @@ impl Site {
                 self.flush_audit()?;
             }
         }
-        if let Some(head) = head {
+        // Only a head that committed: noting one whose transaction rolled
+        // back would make `audit verify` see tampering that never happened.
+        if let Some(head) = head.filter(|_| entry_committed) {
             self.note_head(head);
         }
         match (outcome, finished) {

@@ -537,3 +537,62 @@ fn the_export_for_an_auditor_is_checksummed_and_its_hashes_recompute() {
     // The export is itself recorded.
     assert_eq!(log(&site, &["--action", "audit.export"]).len(), 1);
 }
+
+#[test]
+fn a_result_the_log_cannot_record_is_never_printed_and_no_false_tampering_follows() {
+    let site = TestSite::with(&["tickets"]);
+    create_ticket(&site, "ada@example.com");
+    // The audit log stops taking entries, as on a full disk.
+    site.sqlite()
+        .execute_batch(
+            "CREATE TRIGGER test_full BEFORE INSERT ON wasmdesk__audit \
+             BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    let run = site.run(&["call", "tickets.get", r#"{"id": 1}"#]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "", "nothing of the ticket is printed");
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "one error, once: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("withheld"), "{}", run.stderr);
+
+    let run = site.run(&["--json", "call", "tickets.get", r#"{"id": 1}"#]);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("withheld")
+    );
+
+    let run = site.run(&[
+        "--json",
+        "call",
+        "tickets.create",
+        r#"{"email": "b@example.com", "subject": "S", "body": "B"}"#,
+    ]);
+    assert_ne!(run.code, 0);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "printed once: {}",
+        run.stderr
+    );
+    assert_eq!(
+        site.count("tickets__tickets"),
+        1,
+        "the create was rolled back"
+    );
+
+    site.sqlite()
+        .execute_batch("DROP TRIGGER test_full")
+        .unwrap();
+    let (code, report) = verify(&site);
+    assert_eq!(code, 0, "no tampering happened: {report}");
+}
