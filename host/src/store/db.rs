@@ -26,8 +26,25 @@ pub const MAX_VALUE_BYTES: i32 = 64 * 1024 * 1024;
 /// Largest SQL text a plugin may send in one statement.
 pub const MAX_SQL_BYTES: i32 = 1024 * 1024;
 
+/// The most heap SQLite may use in this process: a statement that would
+/// need more (a pathological full-text query, a huge sort) fails with
+/// "out of memory" instead of taking the machine's memory. FTS5 parses a
+/// query without checking the deadline, so this bounds it too.
+pub const SQLITE_HEAP_LIMIT: i64 = 512 * 1024 * 1024;
+
+fn limit_sqlite_heap() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a plain setter of a process-wide limit, callable at any time.
+        unsafe {
+            rusqlite::ffi::sqlite3_hard_heap_limit64(SQLITE_HEAP_LIMIT);
+        }
+    });
+}
+
 /// Open an existing site database (or create it, for `init`).
 pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    limit_sqlite_heap();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -363,3 +363,69 @@ fn a_ticket_id_is_never_given_twice_even_after_an_erasure() {
     let (code, error) = site.call_err("tickets.get", json!({"id": 2}));
     assert_eq!(error["code"], "not_found", "{code}: {error}");
 }
+
+#[test]
+fn every_field_has_a_limit_named_in_its_error_and_long_searches_never_reach_the_index() {
+    let site = TestSite::with(&["tickets"]);
+    let too_long = |field: &str, value: Value, needle: &str| {
+        let mut args = json!({"email": "a@example.com", "subject": "S", "body": "B"});
+        args[field] = value;
+        let (code, error) = site.call_err("tickets.create", args);
+        assert_eq!(error["code"], "bad_request", "{field}: {error}");
+        assert_eq!(code, 2);
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{field}: {message}");
+        assert!(message.len() < 400, "the message does not echo the value");
+    };
+    too_long(
+        "subject",
+        json!("s".repeat(501)),
+        "subject is 501 characters long; at most 500",
+    );
+    too_long(
+        "name",
+        json!("n".repeat(201)),
+        "name is 201 characters long; at most 200",
+    );
+    // Too big for a command line: through the bridge.
+    let response = site.bridge_one(json!({"id": 1, "op": "tickets.create", "args":
+        {"email": "a@example.com", "subject": "S", "body": "b".repeat(1_000_001)}}));
+    assert_eq!(
+        response["error"]["code"], "bad_request",
+        "{}",
+        response["error"]
+    );
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("body is 1000001 characters long; at most 1000000")
+    );
+    too_long(
+        "email",
+        json!(format!("{}@example.com", "a".repeat(65))),
+        "at most 64 bytes",
+    );
+    too_long(
+        "email",
+        json!("a b@example.com"),
+        "is not an e-mail address",
+    );
+    too_long("email", json!("a@@example.com"), "is not an e-mail address");
+    let tags: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
+    too_long("tags", json!(tags), "51 tags; at most 50");
+    assert_eq!(site.count("tickets__tickets"), 0);
+
+    let words = vec!["word"; 33].join(" ");
+    let (_, error) = site.call_err("tickets.list", json!({"text": words}));
+    assert_eq!(error["code"], "bad_request");
+    assert!(
+        error["message"].as_str().unwrap().contains("at most 32"),
+        "{error}"
+    );
+    let (_, error) = site.call_err("tickets.list", json!({"text": "x".repeat(64_000)}));
+    assert!(
+        error["message"].as_str().unwrap().contains("at most 500"),
+        "{error}"
+    );
+}

@@ -25,9 +25,36 @@ pub fn id_arg(args: &Json) -> Result<i64, CommandError> {
         .ok_or_else(|| bad("id is required (an integer)"))
 }
 
+/// The longest value each text field takes, in characters (docs/tickets.md).
+const FIELD_LIMITS: &[(&str, usize)] = &[
+    ("subject", 500),
+    ("name", 200),
+    ("body", 1_000_000),
+    ("assignee", 200),
+    ("text", 500),
+];
+
+/// Most tags on one ticket, and most tags in one request.
+const MAX_TAGS: usize = 50;
+
+/// `field`'s value, trimmed, within its length limit.
+fn limited<'a>(field: &str, value: &'a str) -> Result<&'a str, CommandError> {
+    let max = FIELD_LIMITS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or(10_000, |(_, max)| *max);
+    let length = value.chars().count();
+    if length > max {
+        return Err(bad(format!(
+            "{field} is {length} characters long; at most {max} are allowed"
+        )));
+    }
+    Ok(value)
+}
+
 fn required<'a>(args: &'a Json, field: &str) -> Result<&'a str, CommandError> {
     match args[field].as_str().map(str::trim) {
-        Some(s) if !s.is_empty() => Ok(s),
+        Some(s) if !s.is_empty() => limited(field, s),
         _ => Err(bad(format!("{field} is required (a non-empty string)"))),
     }
 }
@@ -48,12 +75,26 @@ fn one_of<'a>(
 }
 
 fn email_arg(args: &Json) -> Result<String, CommandError> {
-    let email = required(args, "email")?.to_lowercase();
-    let valid = email
-        .split_once('@')
-        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+    let email = match args["email"].as_str().map(str::trim) {
+        Some(s) if !s.is_empty() => s.to_lowercase(),
+        _ => return Err(bad("email is required (a non-empty string)")),
+    };
+    // RFC 5321's limits: one @, 1 to 64 bytes before it, a dotted domain
+    // after it, 254 bytes in all, no spaces.
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty()
+                && user.len() <= 64
+                && !host.contains('@')
+                && host.contains('.')
+                && host.split('.').all(|l| !l.is_empty() && l.len() <= 63)
+        });
     if !valid {
-        return Err(bad(format!("email {email:?} is not an e-mail address")));
+        let shown: String = email.chars().take(80).collect();
+        return Err(bad(format!(
+            "email {shown:?} is not an e-mail address (one @, at most 64 bytes before it and 254 in all, no spaces)"
+        )));
     }
     Ok(email)
 }
@@ -66,6 +107,12 @@ fn tags_arg(args: &Json, field: &str) -> Result<Vec<String>, CommandError> {
     let list = list
         .as_array()
         .ok_or_else(|| bad(format!("{field} must be a list of tags")))?;
+    if list.len() > MAX_TAGS {
+        return Err(bad(format!(
+            "{field} has {} tags; at most {MAX_TAGS} are allowed",
+            list.len()
+        )));
+    }
     list.iter()
         .map(|t| {
             let tag = t
@@ -199,7 +246,9 @@ pub fn create(args: &Json) -> Result<Json, CommandError> {
     let name = args["name"]
         .as_str()
         .map(str::trim)
-        .filter(|n| !n.is_empty());
+        .filter(|n| !n.is_empty())
+        .map(|n| limited("name", n))
+        .transpose()?;
     let now = db::now();
     db::run(
         "INSERT INTO tickets__customers (email, name, created_at) VALUES (?1, ?2, ?3)
@@ -294,7 +343,10 @@ pub fn list(args: &Json) -> Result<Json, CommandError> {
     // first, so a page stops after `limit` rows however many tickets match:
     // the search index for `text`, the tag index for `tag`, else the
     // tickets themselves. Only the filters given go into the SQL.
-    let text_query = args["text"].as_str().and_then(fts_query);
+    let text_query = match args["text"].as_str() {
+        Some(t) => fts_query(t)?,
+        None => None,
+    };
     let tag = args["tag"].as_str().map(|t| t.trim().to_lowercase());
     // With both, the one with fewer matches drives (counted up to a cap).
     let text_drives = match (&text_query, &tag) {
@@ -415,13 +467,24 @@ fn count(sql: &str, value: &str) -> Result<i64, CommandError> {
 }
 
 /// Words of a search, each quoted, so that user text is never FTS syntax.
-fn fts_query(text: &str) -> Option<String> {
+/// Most words a full-text search takes: SQLite's FTS5 parses a query
+/// without checking the deadline, so a long one must never reach it.
+const MAX_SEARCH_WORDS: usize = 32;
+
+fn fts_query(text: &str) -> Result<Option<String>, CommandError> {
+    let text = limited("text", text)?;
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| format!("\"{w}\""))
         .collect();
-    (!words.is_empty()).then(|| words.join(" "))
+    if words.len() > MAX_SEARCH_WORDS {
+        return Err(bad(format!(
+            "text has {} words; a search takes at most {MAX_SEARCH_WORDS}",
+            words.len()
+        )));
+    }
+    Ok((!words.is_empty()).then(|| words.join(" ")))
 }
 
 /// `{id, body, from?: "agent" | "customer", attachments?}` -> the ticket.
@@ -479,7 +542,7 @@ pub fn assign(args: &Json) -> Result<Json, CommandError> {
     let t = live_ticket(id_arg(args)?)?;
     let assignee = match &args["assignee"] {
         Json::Null => null(),
-        Json::String(s) if !s.trim().is_empty() => text(s.trim()),
+        Json::String(s) if !s.trim().is_empty() => text(limited("assignee", s.trim())?),
         other => return Err(bad(format!("assignee must be a name or null, not {other}"))),
     };
     let now = db::now();
