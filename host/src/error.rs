@@ -57,7 +57,17 @@ impl Error {
             Error::Tampered(_) => ErrorCode::Tampered,
             Error::TestFailed(_) => ErrorCode::TestFailed,
             Error::Call(call) => ErrorCode::of_call(call),
-            Error::Store(_) | Error::Io { .. } => ErrorCode::Internal,
+            Error::Store(store) => match store.sqlite_code() {
+                Some(rusqlite::ErrorCode::DiskFull) => ErrorCode::StorageFull,
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                    ErrorCode::Busy
+                }
+                _ => ErrorCode::Internal,
+            },
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                ErrorCode::StorageFull
+            }
+            Error::Io { .. } => ErrorCode::Internal,
         }
     }
 }
@@ -77,6 +87,11 @@ pub enum ErrorCode {
     /// `plugin test` found a defect in the plugin.
     TestFailed,
     Internal,
+    /// The disk holding the site is full: nothing was written; free space.
+    StorageFull,
+    /// Another process held the site database's write lock for longer than
+    /// the call could wait: nothing was written; retry.
+    Busy,
 }
 
 impl ErrorCode {
@@ -85,6 +100,7 @@ impl ErrorCode {
         match call {
             CallError::Denied { .. } => ErrorCode::CapabilityDenied,
             CallError::Deadline { .. } => ErrorCode::DeadlineExceeded,
+            CallError::Busy { .. } => ErrorCode::Busy,
             CallError::Memory { .. } | CallError::Trap { .. } => ErrorCode::PluginFault,
             CallError::Failed { kind, .. } => match kind {
                 FailureKind::BadRequest => ErrorCode::BadRequest,
@@ -107,6 +123,8 @@ impl ErrorCode {
             ErrorCode::Tampered => "tampered",
             ErrorCode::TestFailed => "test_failed",
             ErrorCode::Internal => "internal",
+            ErrorCode::StorageFull => "storage_full",
+            ErrorCode::Busy => "busy",
         }
     }
 
@@ -123,6 +141,8 @@ impl ErrorCode {
             ErrorCode::Conflict => 8,
             ErrorCode::Tampered => 9,
             ErrorCode::TestFailed => 10,
+            ErrorCode::StorageFull => 11,
+            ErrorCode::Busy => 12,
         }
     }
 }

@@ -57,6 +57,15 @@ pub enum CallError {
         message: String,
         backtrace: String,
     },
+    #[error(
+        "plugin \"{plugin}\" {operation}: another process held the site database's write lock \
+         for longer than the call's deadline ({ms} ms); nothing was written: retry"
+    )]
+    Busy {
+        plugin: String,
+        operation: String,
+        ms: u32,
+    },
     #[error("plugin \"{plugin}\" {operation}: {message}")]
     Failed {
         plugin: String,
@@ -140,10 +149,21 @@ pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
             denial: denial.clone(),
         });
     }
+    if db.busy() {
+        return Some(busy(call));
+    }
     if db.deadline_hit() {
         return Some(deadline(call));
     }
     db.fault().map(|fault| store_fault(call, fault))
+}
+
+fn busy(call: &Call<'_>) -> CallError {
+    CallError::Busy {
+        plugin: call.plugin.to_string(),
+        operation: call.operation.to_string(),
+        ms: call.limits.deadline_ms,
+    }
 }
 
 fn store_fault(call: &Call<'_>, fault: &str) -> CallError {
@@ -165,6 +185,9 @@ fn classify(call: &Call<'_>, error: wasmtime::Error, state: &HostState) -> CallE
             operation: call.operation.to_string(),
             mib: call.limits.memory_mib,
         };
+    }
+    if state.db.as_ref().is_some_and(PluginDb::busy) {
+        return busy(call);
     }
     let trap = error.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) || state.db.as_ref().is_some_and(PluginDb::deadline_hit) {

@@ -82,6 +82,10 @@ pub struct Site {
     audit_failure_reported: bool,
 }
 
+/// How long the host's own connection waits for another process's write
+/// lock before its write fails with `busy`.
+const HOST_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The largest plugin file, in bytes: 64 MiB, or `WASMDESK_MAX_PLUGIN_MIB`.
 fn max_plugin_bytes() -> u64 {
     std::env::var("WASMDESK_MAX_PLUGIN_MIB")
@@ -105,6 +109,11 @@ impl Drop for Site {
         // Nor is a failure the caller already got from `flush_audit`.
         let only_failures = self.pending.iter().all(|d| d.outcome != "ok");
         let reported = self.audit_failure_reported;
+        // Entries of failed calls that could not be written a moment ago
+        // (a held lock, a full disk) are not waited for a second time.
+        if reported && only_failures {
+            self.pending.clear();
+        }
         if let Err(e) = self.flush_audit()
             && !only_failures
             && !reported
@@ -226,6 +235,9 @@ impl Site {
 
     fn open_paths(paths: SitePaths) -> Result<Site, Error> {
         let mut conn = db::open_connection(&paths.db)?;
+        // The host's own writes (its audit entries, admin acts) wait for
+        // another process's lock as long as a plugin call may by default.
+        conn.busy_timeout(HOST_BUSY_TIMEOUT).map_err(store_err)?;
         schema::migrate(&mut conn)?;
         let runtime = Runtime::new(paths.cache.clone());
         let site_key = read_site_key(&conn)?;
@@ -946,7 +958,11 @@ impl Site {
                 || self.pending.len() >= AUDIT_FLUSH_ENTRIES
                 || since.elapsed() >= AUDIT_FLUSH_DELAY
             {
-                self.flush_audit()?;
+                // A failed call keeps its own error (the caller learns why
+                // it failed); its entry stays pending and is tried again.
+                if let (Err(e), Ok(_)) = (self.flush_audit(), &outcome) {
+                    return Err(e);
+                }
             }
         }
         // Only a head that committed: noting one whose transaction rolled
@@ -955,6 +971,9 @@ impl Site {
             self.note_head(head);
         }
         match (outcome, finished) {
+            // The host's failure, not the plugin's: a full disk is
+            // `storage_full`, a held lock `busy`.
+            (Ok(_), Err(e)) if e.sqlite_code().is_some() => Err(Error::Store(e)),
             (Ok(_), Err(e)) => Err(Error::Call(CallError::failed(
                 &call,
                 FailureKind::Fault,

@@ -42,3 +42,15 @@ pub enum StoreError {
     #[error("cannot make the site's secret key: {0}")]
     Secret(String),
 }
+
+impl StoreError {
+    /// SQLite's code for the failure underneath, if there is one.
+    pub fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        match self {
+            StoreError::Open { source, .. }
+            | StoreError::Sqlite(source)
+            | StoreError::Audit(source) => source.sqlite_error_code(),
+            _ => None,
+        }
+    }
+}

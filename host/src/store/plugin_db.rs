@@ -103,6 +103,9 @@ struct CallState {
     transaction_lost: bool,
     /// SQLite's code for the last statement that failed.
     last_failure: Option<ErrorCode>,
+    /// The call's transaction could not begin: another process held the
+    /// write lock past the call's deadline.
+    busy: bool,
     /// Between `begin_call` and `finish_call`.
     in_call: bool,
     access: Option<CallAccess>,
@@ -176,6 +179,12 @@ impl PluginDb {
             auth.read_only = access == CallAccess::ReadOnly;
         }
         self.set_deadline(Some(deadline));
+        // A write waits for another process's lock at most until the
+        // call's deadline, never the connection's default 30 s.
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .min(db::BUSY_TIMEOUT);
+        self.conn.busy_timeout(wait)?;
         Ok(())
     }
 
@@ -209,6 +218,7 @@ impl PluginDb {
         self.auth.lock().read_only = false;
         let was_in_call = std::mem::take(&mut self.call.in_call);
         let commit = commit
+            && !self.call.busy
             && self.call.denial.is_none()
             && !self.call.deadline_hit
             && self.call.fault.is_none()
@@ -260,6 +270,11 @@ impl PluginDb {
         self.call.deadline_hit
     }
 
+    /// Whether the call waited for the write lock until its deadline.
+    pub fn busy(&self) -> bool {
+        self.call.busy
+    }
+
     /// How the store failed under the current call, if it did.
     pub fn fault(&self) -> Option<&str> {
         self.call.fault.as_deref()
@@ -280,6 +295,14 @@ impl PluginDb {
             return Err(deadline_error());
         }
         if let Err(e) = self.open_transaction() {
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+            ) {
+                // Waited as long as the deadline allows: the host's
+                // condition, reported as `busy`, whatever the plugin does.
+                self.call.busy = true;
+            }
             return Err(self.step_error(e));
         }
         let (changes_schema, tables) = self.prepare_checked(sql)?;

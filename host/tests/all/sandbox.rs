@@ -142,3 +142,33 @@ fn a_plugin_gets_no_files_no_environment_no_arguments_and_no_network() {
     );
     assert!(log.contains("snoop on stderr"), "{log}");
 }
+
+#[test]
+fn a_held_write_lock_makes_a_write_wait_at_most_its_deadline_then_busy() {
+    let site = TestSite::with(&["probe"]);
+    site.run(&["plugin", "limits", "probe", "--deadline-ms", "300"])
+        .ok();
+    // A backup script, say, holding the write lock.
+    let holder = site.sqlite();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let (code, error) = site.call_err(
+        "probe.exec",
+        json!({"sql": "INSERT INTO probe__items (v) VALUES ('x')"}),
+    );
+    let waited = started.elapsed();
+    assert_eq!(error["code"], "busy", "{error}");
+    assert_eq!(code, 12);
+    assert!(
+        error["message"].as_str().unwrap().contains("retry"),
+        "{error}"
+    );
+    assert!(
+        waited.as_secs() < 10,
+        "waited {waited:?}, not the default 30 s"
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(site.count("probe__items"), 0);
+    site.probe("INSERT INTO probe__items (v) VALUES ('y')").ok();
+    assert_eq!(site.count("probe__items"), 1);
+}
