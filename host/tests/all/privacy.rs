@@ -39,6 +39,22 @@ fn erase(site: &TestSite, email: &str) -> Value {
         .json()
 }
 
+/// A request of `kind` for `email`, confirmed with its token: its id.
+fn confirmed_request(site: &TestSite, kind: &str, email: &str) -> String {
+    let created = site
+        .run(&["--json", "privacy", "request", kind, "--email", email])
+        .ok()
+        .json();
+    site.run(&["privacy", "confirm", created["token"].as_str().unwrap()])
+        .ok();
+    created["request"]["id"].as_i64().unwrap().to_string()
+}
+
+/// `privacy erase --email EMAIL --yes` with `--json`, whatever its outcome.
+fn erase_run(site: &TestSite, email: &str) -> crate::support::Run {
+    site.run(&["--json", "privacy", "erase", "--email", email, "--yes"])
+}
+
 fn file_contains(path: &std::path::Path, needle: &str) -> bool {
     let bytes = std::fs::read(path).unwrap_or_default().to_ascii_lowercase();
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
@@ -1046,14 +1062,7 @@ fn one_failing_eraser_does_not_stop_the_others() {
         json!({"email": "ada@example.com", "rows": 3, "trap_when_left": 3}),
     )
     .ok();
-    let run = site.run(&[
-        "--json",
-        "privacy",
-        "erase",
-        "--email",
-        "ada@example.com",
-        "--yes",
-    ]);
+    let run = erase_run(&site, "ada@example.com");
     assert_eq!(run.code, 6, "{run:?}");
     let message = run.error()["message"].as_str().unwrap().to_string();
     assert!(message.contains("plugin \"fragile\""), "{message}");
@@ -1085,20 +1094,7 @@ fn an_erasure_request_survives_a_failing_eraser_and_a_crash_and_resumes() {
     )
     .ok();
     // An earlier export request left an archive with Ada in it.
-    let export = site
-        .run(&[
-            "--json",
-            "privacy",
-            "request",
-            "export",
-            "--email",
-            "ada@example.com",
-        ])
-        .ok()
-        .json();
-    let export_id = export["request"]["id"].as_i64().unwrap().to_string();
-    site.run(&["privacy", "confirm", export["token"].as_str().unwrap()])
-        .ok();
+    let export_id = confirmed_request(&site, "export", "ada@example.com");
     let exported = site
         .run(&["--json", "privacy", "run", &export_id])
         .ok()
@@ -1111,20 +1107,7 @@ fn an_erasure_request_survives_a_failing_eraser_and_a_crash_and_resumes() {
     )
     .unwrap();
 
-    let erase = site
-        .run(&[
-            "--json",
-            "privacy",
-            "request",
-            "erase",
-            "--email",
-            "ada@example.com",
-        ])
-        .ok()
-        .json();
-    let id = erase["request"]["id"].as_i64().unwrap().to_string();
-    site.run(&["privacy", "confirm", erase["token"].as_str().unwrap()])
-        .ok();
+    let id = confirmed_request(&site, "erase", "ada@example.com");
     let failed = site.run(&["--json", "privacy", "run", &id]);
     assert_eq!(failed.code, 6, "{failed:?}");
     let message = failed.error()["message"].as_str().unwrap().to_string();
@@ -1178,28 +1161,15 @@ fn an_erasure_request_survives_a_failing_eraser_and_a_crash_and_resumes() {
     );
 
     // Killed after the erasers forgot the address, before it was marked done.
-    let again = site
-        .run(&[
-            "--json",
-            "privacy",
-            "request",
-            "erase",
-            "--email",
-            "grace@example.com",
-        ])
-        .ok()
-        .json();
-    let again_id = again["request"]["id"].as_i64().unwrap();
-    site.run(&["privacy", "confirm", again["token"].as_str().unwrap()])
-        .ok();
+    let again_id = confirmed_request(&site, "erase", "grace@example.com");
     site.sqlite()
         .execute(
             "UPDATE wasmdesk__requests SET email = NULL, name = NULL WHERE id = ?1",
-            [again_id],
+            [&again_id],
         )
         .unwrap();
     let resumed = site
-        .run(&["--json", "privacy", "run", &again_id.to_string()])
+        .run(&["--json", "privacy", "run", &again_id])
         .ok()
         .json();
     assert_eq!(resumed["status"], "done");
