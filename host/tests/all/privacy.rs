@@ -50,6 +50,15 @@ fn confirmed_request(site: &TestSite, kind: &str, email: &str) -> String {
     created["request"]["id"].as_i64().unwrap().to_string()
 }
 
+/// `privacy erase --email EMAIL --quick --yes`: the report.
+fn quick_erase(site: &TestSite, email: &str) -> Value {
+    site.run(&[
+        "--json", "privacy", "erase", "--email", email, "--quick", "--yes",
+    ])
+    .ok()
+    .json()
+}
+
 /// `privacy erase --email EMAIL --yes` with `--json`, whatever its outcome.
 fn erase_run(site: &TestSite, email: &str) -> crate::support::Run {
     site.run(&["--json", "privacy", "erase", "--email", email, "--yes"])
@@ -271,18 +280,7 @@ fn data_put_in_behind_the_hosts_back_is_found_by_default_and_the_quick_scan_name
              INSERT INTO tickets__imported VALUES ('from the old helpdesk: ada@example.com');",
         )
         .unwrap();
-    let quick = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "ada@example.com",
-            "--quick",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let quick = quick_erase(&site, "ada@example.com");
     assert_eq!(quick["verification"]["scope"], "subject");
     assert!(
         quick["summary"].as_str().unwrap().contains(
@@ -360,18 +358,7 @@ fn an_eraser_that_forgets_a_table_is_caught_by_the_residue_scan() {
     let site = TestSite::with(&["leaky"]);
     site.call("leaky.add", json!({"email": "ada@example.com"}))
         .ok();
-    let report = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "ada@example.com",
-            "--quick",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let report = quick_erase(&site, "ada@example.com");
     assert_eq!(report["clean"], false);
     assert_eq!(
         report["residue"],
