@@ -101,6 +101,7 @@ impl ErrorCode {
             CallError::Denied { .. } => ErrorCode::CapabilityDenied,
             CallError::Deadline { .. } => ErrorCode::DeadlineExceeded,
             CallError::Busy { .. } => ErrorCode::Busy,
+            CallError::StorageFull { .. } => ErrorCode::StorageFull,
             CallError::Memory { .. } | CallError::Trap { .. } => ErrorCode::PluginFault,
             CallError::Failed { kind, .. } => match kind {
                 FailureKind::BadRequest => ErrorCode::BadRequest,

@@ -58,6 +58,11 @@ pub enum CallError {
         backtrace: String,
     },
     #[error(
+        "plugin \"{plugin}\" {operation}: the disk holding the site database is full; nothing \
+         the call did was kept: free space, then retry"
+    )]
+    StorageFull { plugin: String, operation: String },
+    #[error(
         "plugin \"{plugin}\" {operation}: another process held the site database's write lock \
          for longer than the call's deadline ({ms} ms); nothing was written: retry"
     )]
@@ -149,6 +154,9 @@ pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
             denial: denial.clone(),
         });
     }
+    if db.disk_full() {
+        return Some(storage_full(call));
+    }
     if db.busy() {
         return Some(busy(call));
     }
@@ -156,6 +164,13 @@ pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
         return Some(deadline(call));
     }
     db.fault().map(|fault| store_fault(call, fault))
+}
+
+fn storage_full(call: &Call<'_>) -> CallError {
+    CallError::StorageFull {
+        plugin: call.plugin.to_string(),
+        operation: call.operation.to_string(),
+    }
 }
 
 fn busy(call: &Call<'_>) -> CallError {
@@ -185,6 +200,9 @@ fn classify(call: &Call<'_>, error: wasmtime::Error, state: &HostState) -> CallE
             operation: call.operation.to_string(),
             mib: call.limits.memory_mib,
         };
+    }
+    if state.db.as_ref().is_some_and(PluginDb::disk_full) {
+        return storage_full(call);
     }
     if state.db.as_ref().is_some_and(PluginDb::busy) {
         return busy(call);

@@ -106,6 +106,8 @@ struct CallState {
     /// The call's transaction could not begin: another process held the
     /// write lock past the call's deadline.
     busy: bool,
+    /// A statement failed because the disk is full.
+    disk_full: bool,
     /// Between `begin_call` and `finish_call`.
     in_call: bool,
     access: Option<CallAccess>,
@@ -219,6 +221,7 @@ impl PluginDb {
         let was_in_call = std::mem::take(&mut self.call.in_call);
         let commit = commit
             && !self.call.busy
+            && !self.call.disk_full
             && self.call.denial.is_none()
             && !self.call.deadline_hit
             && self.call.fault.is_none()
@@ -273,6 +276,11 @@ impl PluginDb {
     /// Whether the call waited for the write lock until its deadline.
     pub fn busy(&self) -> bool {
         self.call.busy
+    }
+
+    /// Whether a statement of the call failed on a full disk.
+    pub fn disk_full(&self) -> bool {
+        self.call.disk_full
     }
 
     /// How the store failed under the current call, if it did.
@@ -602,6 +610,11 @@ impl PluginDb {
 
     fn step_error(&mut self, error: rusqlite::Error) -> wit::StoreError {
         self.call.last_failure = error.sqlite_error_code();
+        if self.call.last_failure == Some(ErrorCode::DiskFull) {
+            // The host's condition: the call fails as `storage_full`,
+            // whatever the plugin makes of the error.
+            self.call.disk_full = true;
+        }
         // Re-preparing an expired statement runs the authorizer again.
         let denial = self.auth.lock().denial.take();
         if let Some(denial) = denial {

@@ -6,6 +6,7 @@ mod audit;
 mod bridge;
 mod capabilities;
 mod cli;
+mod faults;
 mod hooks;
 mod lifecycle;
 mod owner_text;
