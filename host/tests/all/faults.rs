@@ -9,8 +9,11 @@ use serde_json::json;
 
 use crate::support::{artifact, run_in};
 
-/// A small tmpfs, unmounted when dropped.
-struct Tmpfs(PathBuf, tempfile::TempDir);
+/// A small tmpfs, unmounted when dropped (before its folder goes).
+struct Tmpfs {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
 
 impl Tmpfs {
     fn mount(megabytes: u32) -> Result<Tmpfs, String> {
@@ -24,13 +27,16 @@ impl Tmpfs {
         if !status.status.success() {
             return Err(String::from_utf8_lossy(&status.stderr).trim().to_string());
         }
-        Ok(Tmpfs(dir.path().to_path_buf(), dir))
+        Ok(Tmpfs {
+            path: dir.path().to_path_buf(),
+            _dir: dir,
+        })
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }
 
@@ -55,13 +61,13 @@ fn a_full_disk_fails_calls_as_storage_full_and_leaves_nothing_half_written() {
             return;
         }
     };
-    let root = fs.0.join("site");
+    let root = fs.path.join("site");
     run_in(&root, &["init"]).ok();
     std::fs::copy(artifact("tickets"), root.join("plugins/tickets.wasm")).unwrap();
     run_in(&root, &["plugin", "enable", "tickets", "--yes"]).ok();
     let create = json!({"email": "a@example.com", "subject": "S", "body": "B"}).to_string();
     run_in(&root, &["call", "tickets.create", &create]).ok();
-    let filler = fill(&fs.0);
+    let filler = fill(&fs.path);
 
     let big =
         json!({"email": "b@example.com", "subject": "S", "body": "x".repeat(100_000)}).to_string();
