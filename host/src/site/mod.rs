@@ -849,7 +849,7 @@ impl Site {
         plugin: &LoadedPlugin,
         operation: &str,
         options: CallOptions,
-        f: impl FnOnce(
+        f: impl Fn(
             &mut Store<HostState>,
             &Instance,
         ) -> wasmtime::Result<Result<R, (FailureKind, String)>>,
@@ -866,30 +866,46 @@ impl Site {
         limits.deadline_ms = limits.deadline_ms.max(options.min_deadline_ms);
         let access = options.access;
         let deadline = Instant::now() + limits.deadline();
-        let mut db = match self.plugin_dbs.remove(id) {
-            Some(db) => db,
-            None => PluginDb::open(&self.paths.db, id, grants.clone())?,
-        };
-        db.track_usage = self.audit_calls;
-        db.sandbox_checks = self.sandbox_checks;
-        db.begin_call(grants, deadline, limits.result_cap(), access)?;
-        let site_key = self.site_key.clone();
-        let call = Call {
-            site_key,
-            plugin: id,
-            operation,
-            limits,
-            deadline,
-        };
-        // A panic in the host while it serves the plugin (a bug the plugin's
-        // input reached) fails this call, not the process: the connection
-        // goes down with the store, and SQLite rolls its transaction back.
-        let invoked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.runtime.invoke(plugin, &call, Some(db), f)
-        }));
-        let (result, mut state) = match invoked {
-            Ok(invoked) => invoked,
-            Err(panic) => return Err(self.host_panicked(&call, started, panic)),
+        // Run once; run again with the write lock from the start if a write
+        // lost its snapshot to another process (nothing of the first run
+        // was kept or recorded).
+        let mut immediate = false;
+        let (call, result, mut state) = loop {
+            let mut db = match self.plugin_dbs.remove(id) {
+                Some(db) => db,
+                None => PluginDb::open(&self.paths.db, id, grants.clone())?,
+            };
+            db.track_usage = self.audit_calls;
+            db.sandbox_checks = self.sandbox_checks;
+            db.begin_call(grants.clone(), deadline, limits.result_cap(), access)?;
+            db.set_immediate(immediate);
+            let call = Call {
+                site_key: self.site_key.clone(),
+                plugin: id,
+                operation,
+                limits,
+                deadline,
+            };
+            // A panic in the host while it serves the plugin (a bug the
+            // plugin's input reached) fails this call, not the process: the
+            // connection goes down with the store, and SQLite rolls its
+            // transaction back.
+            let invoked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.runtime.invoke(plugin, &call, Some(db), &f)
+            }));
+            let (result, mut state) = match invoked {
+                Ok(invoked) => invoked,
+                Err(panic) => return Err(self.host_panicked(&call, started, panic)),
+            };
+            if !immediate && state.db.as_ref().is_some_and(PluginDb::snapshot_conflict) {
+                let mut db = state.db.take().expect("the store kept its connection");
+                let _ = db.finish_call(false);
+                let _ = db.take_usage();
+                self.plugin_dbs.insert(id.to_string(), db);
+                immediate = true;
+                continue;
+            }
+            break (call, result, state);
         };
         let mut outcome = match result {
             Ok(Ok(value)) => Ok(value),

@@ -108,6 +108,14 @@ struct CallState {
     busy: bool,
     /// A statement failed because the disk is full.
     disk_full: bool,
+    /// Begin with the write lock (a call run again after a snapshot
+    /// conflict).
+    immediate: bool,
+    /// Statements of the call that ran to the end.
+    statements: u32,
+    /// A write of a deferred transaction found the lock taken or its
+    /// snapshot stale (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT).
+    snapshot_conflict: bool,
     /// Between `begin_call` and `finish_call`.
     in_call: bool,
     access: Option<CallAccess>,
@@ -190,26 +198,43 @@ impl PluginDb {
         Ok(())
     }
 
+    /// Take the write lock when the call's transaction begins, not at its
+    /// first write: for a call run again after it lost its snapshot.
+    pub fn set_immediate(&mut self, immediate: bool) {
+        self.call.immediate = immediate;
+    }
+
+    /// Whether a write of the call failed because another process committed
+    /// after the call had read (`SQLITE_BUSY_SNAPSHOT`): run it again with
+    /// [`PluginDb::set_immediate`].
+    pub fn snapshot_conflict(&self) -> bool {
+        self.call.snapshot_conflict
+    }
+
     /// Begin the call's transaction, once, before its first statement.
     fn open_transaction(&mut self) -> rusqlite::Result<()> {
         if self.call.in_transaction {
             return Ok(());
         }
-        // IMMEDIATE takes the write lock up front, so concurrent writers wait
-        // in busy_timeout instead of failing with SQLITE_BUSY on upgrade. A
-        // read-only call takes no lock: WAL readers never wait.
-        let begin = match self.call.access {
-            Some(CallAccess::ReadWrite) => "BEGIN IMMEDIATE",
-            _ => "BEGIN",
-        };
-        self.host(|c| c.execute_batch(begin))?;
-        self.call.in_transaction = true;
+        // Read before the transaction begins: a deferred transaction takes
+        // its snapshot at its first read, the plugin's.
         let unowned = self.host(|c| {
             let mut stmt = c.prepare_cached(unowned_tables_sql())?;
             let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
             names.collect::<rusqlite::Result<std::collections::HashSet<String>>>()
         })?;
         self.auth.lock().unowned_tables = unowned;
+        // Deferred: a call that only reads never takes the write lock, so it
+        // never waits for a writer (WAL readers do not). Its first write
+        // takes the lock, waiting for it up to the deadline; if another
+        // process committed after the call read, that write fails with
+        // SQLITE_BUSY_SNAPSHOT and the host runs the call again, IMMEDIATE.
+        let begin = match (self.call.access, self.call.immediate) {
+            (Some(CallAccess::ReadWrite), true) => "BEGIN IMMEDIATE",
+            _ => "BEGIN",
+        };
+        self.host(|c| c.execute_batch(begin))?;
+        self.call.in_transaction = true;
         Ok(())
     }
 
@@ -220,6 +245,7 @@ impl PluginDb {
         self.auth.lock().read_only = false;
         let was_in_call = std::mem::take(&mut self.call.in_call);
         let commit = commit
+            && !self.call.snapshot_conflict
             && !self.call.busy
             && !self.call.disk_full
             && self.call.denial.is_none()
@@ -332,6 +358,9 @@ impl PluginDb {
         self.check_transaction()?;
         if let Some(before) = before {
             self.checked(|db| db.verify_schema(&before))?;
+        }
+        if result.is_ok() {
+            self.call.statements += 1;
         }
         if result.is_ok() && (changes_schema || tables.iter().any(|(_, write)| *write)) {
             self.call.usage.wrote = true;
@@ -610,6 +639,20 @@ impl PluginDb {
 
     fn step_error(&mut self, error: rusqlite::Error) -> wit::StoreError {
         self.call.last_failure = error.sqlite_error_code();
+        if let rusqlite::Error::SqliteFailure(e, _) = &error
+            && matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        {
+            if self.call.immediate || self.call.statements == 0 {
+                // Waited for the write lock as long as the deadline allows
+                // (a first statement waits, like BEGIN IMMEDIATE).
+                self.call.busy = true;
+            } else {
+                // A deferred transaction that read cannot wait for the
+                // write lock (SQLite refuses at once, or its snapshot is
+                // stale): the host runs the call again, IMMEDIATE.
+                self.call.snapshot_conflict = true;
+            }
+        }
         if self.call.last_failure == Some(ErrorCode::DiskFull) {
             // The host's condition: the call fails as `storage_full`,
             // whatever the plugin makes of the error.

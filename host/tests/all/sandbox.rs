@@ -172,3 +172,93 @@ fn a_held_write_lock_makes_a_write_wait_at_most_its_deadline_then_busy() {
     site.probe("INSERT INTO probe__items (v) VALUES ('y')").ok();
     assert_eq!(site.count("probe__items"), 1);
 }
+
+#[test]
+fn a_plugin_call_that_only_reads_never_holds_the_write_lock() {
+    let site = TestSite::with(&["probe"]);
+    site.run(&["plugin", "limits", "probe", "--deadline-ms", "30000"])
+        .ok();
+    let writer = site.sqlite();
+    writer
+        .execute_batch("CREATE TABLE side (x INTEGER)")
+        .unwrap();
+    // A command that reads for a while.
+    let slow = json!({"sql": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                              LIMIT 3000000) SELECT count(*) FROM c"});
+    let mut reader = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+        .arg("--site")
+        .arg(&site.root)
+        .args(["call", "probe.exec", &slow.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let still_reading = reader.try_wait().unwrap().is_none();
+    // Another process writes meanwhile, without waiting at all.
+    writer.busy_timeout(std::time::Duration::ZERO).unwrap();
+    writer
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO side VALUES (1); COMMIT;")
+        .unwrap();
+    let output = reader.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("3000000"));
+    if !still_reading {
+        eprintln!("note: the read finished within 400 ms; the overlap was not exercised");
+    }
+}
+
+#[test]
+fn a_write_that_lost_its_snapshot_to_another_process_is_run_again_not_failed() {
+    let site = TestSite::with(&["probe"]);
+    site.run(&["plugin", "limits", "probe", "--deadline-ms", "30000"])
+        .ok();
+    let writer = site.sqlite();
+    writer
+        .execute_batch("CREATE TABLE side (x INTEGER)")
+        .unwrap();
+    // Read, read for a while, then write.
+    let batch = json!({"statements": [
+        "SELECT count(*) FROM probe__items",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3000000) SELECT count(*) FROM c",
+        "INSERT INTO probe__items (v) VALUES ('after reading')",
+    ]});
+    let call = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+        .arg("--site")
+        .arg(&site.root)
+        .args(["--json", "call", "probe.batch", &batch.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    // Another process commits while the call is reading.
+    writer.execute_batch("INSERT INTO side VALUES (1)").unwrap();
+    let output = call.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(site.count("probe__items"), 1, "written once");
+    let entries = site
+        .run(&[
+            "--json",
+            "audit",
+            "log",
+            "--limit",
+            "0",
+            "--plugin",
+            "probe",
+            "--action",
+            "plugin.call",
+        ])
+        .ok()
+        .json();
+    let batches = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["operation"] == "command batch")
+        .count();
+    assert_eq!(batches, 1, "one call, one entry: {entries}");
+}
