@@ -132,14 +132,24 @@ impl Subject {
     }
 
     /// Values the residue scan looks for.
+    /// The searches compare ASCII letters without regard to case (as
+    /// SQLite's `lower()` does); an identifier with other letters (`Zoë
+    /// Ünal`) is also searched in its Unicode lower and upper case.
     fn needles(&self) -> Vec<String> {
         let mut needles = vec![self.email.clone()];
-        needles.extend(
-            self.identifiers
-                .iter()
-                .map(|(_, v)| v.clone())
-                .filter(|v| v.len() >= 3),
-        );
+        for (_, value) in &self.identifiers {
+            if value.len() < 3 {
+                continue;
+            }
+            needles.push(value.clone());
+            if !value.is_ascii() {
+                for variant in [value.to_lowercase(), value.to_uppercase()] {
+                    if !needles.contains(&variant) {
+                        needles.push(variant);
+                    }
+                }
+            }
+        }
         needles
     }
 }

@@ -1413,3 +1413,40 @@ fn a_restore_brings_back_no_one_erased_since_and_keeps_the_log_written_since() {
     let verify = site.run(&["--json", "audit", "verify"]);
     assert_eq!(verify.code, 0, "{verify:?}");
 }
+
+#[test]
+fn a_name_with_letters_beyond_ascii_is_found_in_any_case() {
+    let site = two_customers();
+    site.call(
+        "tickets.reply",
+        json!({"id": 3, "from": "customer", "body": "ask ZOË ÜNAL, or zoë ünal herself"}),
+    )
+    .ok();
+    std::fs::create_dir_all(site.root.join("logs")).unwrap();
+    std::fs::write(site.root.join("logs/notes.log"), "met ZOË ÜNAL today\n").unwrap();
+    let report = site
+        .run(&[
+            "--json",
+            "privacy",
+            "erase",
+            "--email",
+            "zoe@example.org",
+            "--name",
+            "Zoë Ünal",
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(report["clean"], true, "{report}");
+    let bodies: String = site
+        .sqlite()
+        .query_row(
+            "SELECT group_concat(body, ' | ') FROM tickets__messages",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!bodies.to_lowercase().contains("ünal"), "{bodies}");
+    let log = std::fs::read_to_string(site.root.join("logs/notes.log")).unwrap();
+    assert!(!log.contains("ÜNAL"), "{log}");
+}

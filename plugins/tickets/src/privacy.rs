@@ -572,13 +572,22 @@ fn replace_case_insensitive(haystack: &str, needle: &str, with: &str) -> String 
 fn forms_of(subject: &Subject) -> Vec<String> {
     let email = subject.email.to_lowercase();
     let mut forms = vec![email.clone(), email.replace('@', "%40")];
-    forms.extend(
-        subject
-            .identifiers
-            .iter()
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| v.chars().count() >= 3),
-    );
+    for (_, value) in &subject.identifiers {
+        let value = value.trim();
+        if value.chars().count() < 3 {
+            continue;
+        }
+        forms.push(value.to_string());
+        // Matching folds ASCII letters only: other letters (`Zoë Ünal`) are
+        // also tried in their lower and upper case.
+        if !value.is_ascii() {
+            for variant in [value.to_lowercase(), value.to_uppercase()] {
+                if !forms.contains(&variant) {
+                    forms.push(variant);
+                }
+            }
+        }
+    }
     forms
 }
 
