@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 mod hooks;
+mod load;
 mod memory;
 
 /// One measured row: wasmdesk against its baseline.
@@ -132,6 +133,7 @@ pub fn run(root: &Path, dist: &Path, args: &[String]) -> Result<()> {
         },
     ];
     rows.extend(in_process(&site, tickets, runs)?);
+    rows.extend(load::rows(&bin, &site, tickets, quick)?);
     rows.extend(subject_scale(root, dist, &site, tickets, quick)?);
     let sites = hooks::prepare(root, dist)?;
     rows.extend(hooks::rows(dist, &sites, runs)?);
