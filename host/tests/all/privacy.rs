@@ -191,6 +191,12 @@ fn erasure_leaves_no_byte_of_the_address_and_keeps_the_other_customer() {
             file.display()
         );
     }
+    // Nor any other file under the site folder (logs, exports, caches).
+    assert_eq!(
+        files_holding(&site, "ada@example.com"),
+        Vec::<String>::new()
+    );
+    assert_eq!(files_holding(&site, "ada lovelace"), Vec::<String>::new());
     let grace = site.call("tickets.get", json!({"id": 3})).ok().json();
     assert_eq!(grace["email"], "grace@example.com");
     assert_eq!(
@@ -266,6 +272,11 @@ fn a_dry_run_reports_and_changes_nothing() {
     );
     assert_eq!(site.count("tickets__tickets"), 3);
     assert_eq!(site.count("tickets__customers"), 2);
+    // A dry run copies the person nowhere else under the site folder.
+    assert_eq!(
+        files_holding(&site, "ada@example.com"),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -659,6 +670,10 @@ fn a_backup_restored_after_an_erasure_does_not_bring_the_subject_back() {
     );
     let (_, error) = site.call_err("tickets.get", json!({"id": 1}));
     assert_eq!(error["code"], "not_found");
+    assert_eq!(
+        files_holding(&site, "ada@example.com"),
+        Vec::<String>::new()
+    );
     for file in [site.db_path(), site.root.join("site.db-wal")] {
         assert!(
             !file_contains(&file, "ada@example.com"),
