@@ -194,8 +194,11 @@ fn a_plugin_call_that_only_reads_never_holds_the_write_lock() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(400));
     let still_reading = reader.try_wait().unwrap().is_none();
-    // Another process writes meanwhile, without waiting at all.
-    writer.busy_timeout(std::time::Duration::ZERO).unwrap();
+    // Another process writes meanwhile, waiting at most 200 ms (the read
+    // lasts longer; the call's own audit entry takes the lock for a moment).
+    writer
+        .busy_timeout(std::time::Duration::from_millis(200))
+        .unwrap();
     writer
         .execute_batch("BEGIN IMMEDIATE; INSERT INTO side VALUES (1); COMMIT;")
         .unwrap();
