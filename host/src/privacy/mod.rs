@@ -131,6 +131,14 @@ impl Subject {
         }
     }
 
+    /// What raw bytes (files, logs) are searched for: every form of the
+    /// address (as typed, `%40`, `=40`, base64) and every identifier.
+    fn byte_needles(&self) -> Vec<String> {
+        let mut needles = residue::address_forms(&self.email);
+        needles.extend(self.needles().into_iter().skip(1));
+        needles
+    }
+
     /// Values the residue scan looks for.
     /// The searches compare ASCII letters without regard to case (as
     /// SQLite's `lower()` does); an identifier with other letters (`Zoë
@@ -177,6 +185,37 @@ pub struct ErasureReport {
     pub verification: Verification,
     pub clean: bool,
     pub summary: String,
+}
+
+impl ErasureReport {
+    /// The error of an erasure whose eraser failed in some plugin (every
+    /// other eraser ran), naming each and ending with `what_next`.
+    pub fn incomplete(&self, what_next: &str) -> Option<Error> {
+        let failed: Vec<&PluginErasure> =
+            self.plugins.iter().filter(|p| p.error.is_some()).collect();
+        if failed.is_empty() {
+            return None;
+        }
+        let removed: u64 = self.plugins.iter().map(|p| p.items_removed).sum();
+        Some(Error::Call(crate::runtime::CallError::Failed {
+            plugin: failed
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            operation: "privacy erasure".into(),
+            kind: FailureKind::Fault,
+            message: format!(
+                "its eraser failed, so the erasure is incomplete ({}); the other plugins' \
+                 erasers ran ({removed} item(s) removed in all); {what_next}",
+                failed
+                    .iter()
+                    .map(|p| p.error.as_deref().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -393,35 +432,10 @@ impl Site {
         scope: Scope,
     ) -> Result<ErasureReport, Error> {
         let report = self.erase_subject_keeping(subject, dry_run, scope, None)?;
-        let failed: Vec<&PluginErasure> = report
-            .plugins
-            .iter()
-            .filter(|p| p.error.is_some())
-            .collect();
-        if failed.is_empty() {
-            return Ok(report);
+        match report.incomplete("fix it and erase again") {
+            Some(error) => Err(error),
+            None => Ok(report),
         }
-        // Every eraser ran; an incomplete erasure is an error, naming each
-        // plugin that failed and what the others did.
-        let removed: u64 = report.plugins.iter().map(|p| p.items_removed).sum();
-        Err(Error::Call(crate::runtime::CallError::Failed {
-            plugin: failed
-                .iter()
-                .map(|p| p.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            operation: "privacy erasure".into(),
-            kind: FailureKind::Fault,
-            message: format!(
-                "its eraser failed, so the erasure is incomplete ({}); the other plugins' \
-                 erasers ran ({removed} item(s) removed in all); fix it and erase again",
-                failed
-                    .iter()
-                    .map(|p| p.error.as_deref().unwrap_or_default())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        }))
     }
 
     /// [`Site::erase_subject`] for the erasure request `keep_request`: its
@@ -469,7 +483,7 @@ impl Site {
         if !dry_run {
             self.journal_erasure(subject)?;
             if failed.is_empty() {
-                self.forget_requests_of(subject, keep_request)?;
+                self.forget_host_copies(subject, keep_request)?;
             }
         }
         let awaiting = match scope {
@@ -677,10 +691,11 @@ impl Site {
     }
 
     /// The host's own copies of the subject: the address, name and report
-    /// of their requests and the archives of their export requests, in
-    /// `exports/` or wherever they were written; `keep` (the erasure request
-    /// being run) only forgets the address.
-    fn forget_requests_of(&mut self, subject: &Subject, keep: Option<i64>) -> Result<(), Error> {
+    /// of their requests, the archives of their export requests (in
+    /// `exports/` or wherever they were written), half-written archives, and
+    /// the plugins' log lines; `keep` (the erasure request being run) only
+    /// forgets the address.
+    fn forget_host_copies(&mut self, subject: &Subject, keep: Option<i64>) -> Result<(), Error> {
         let hash = self.subject_hash(&subject.email)?;
         let rows: Vec<(i64, Option<String>)> = {
             let mut stmt = self
@@ -745,10 +760,11 @@ impl Site {
     }
 
     /// Plugins' logs may have written the subject (a payload, an error):
-    /// every line that names them has the identifiers replaced by `[erased]`.
+    /// every form of their identifiers the proof searches for is replaced
+    /// by `[erased]`.
     fn scrub_logs(&self, subject: &Subject) -> Result<(), Error> {
         let needles: Vec<Vec<u8>> = subject
-            .needles()
+            .byte_needles()
             .into_iter()
             .map(|n| n.to_ascii_lowercase().into_bytes())
             .collect();
@@ -802,36 +818,26 @@ impl Site {
                     .map_err(|e| Error::Store(e.into()))?;
                 let page_size = page_size.max(1) as u64;
                 let len = std::fs::metadata(db).map_err(io(db))?.len();
-                let mut count = 0;
-                for form in &forms {
-                    count += residue::count_in_file(db, form).map_err(io(db))?;
-                }
-                (count, len / page_size)
+                (
+                    residue::count_in_file(db, &forms).map_err(io(db))?,
+                    len / page_size,
+                )
             }
-            Scope::Subject => {
-                let mut count = 0;
-                for form in &forms {
-                    count +=
-                        residue::count_in_pages(db, rewritten.page_size(), rewritten.pages(), form)
-                            .map_err(io(db))?;
-                }
-                (count, rewritten.pages().len() as u64)
-            }
+            Scope::Subject => (
+                residue::count_in_pages(db, rewritten.page_size(), rewritten.pages(), &forms)
+                    .map_err(io(db))?,
+                rewritten.pages().len() as u64,
+            ),
         };
-        let mut wal_count = 0;
-        for form in &forms {
-            wal_count += residue::count_in_file(&wal, form).map_err(io(&wal))?;
-        }
         // Every other file under the site folder, in both scopes: they
         // weigh little next to the database.
-        let mut needles = forms;
-        needles.extend(subject.needles().into_iter().skip(1));
         let root = self.paths().root.clone();
         let skip = [db.clone(), wal.clone(), db.with_extension("db-shm")];
-        let files = residue::scan_files(&root, &skip, &needles).map_err(io(&root))?;
+        let files =
+            residue::scan_files(&root, &skip, &subject.byte_needles()).map_err(io(&root))?;
         Ok(RawBytes {
             database,
-            wal: wal_count,
+            wal: residue::count_in_file(&wal, &forms).map_err(io(&wal))?,
             files,
             pages,
         })

@@ -309,33 +309,21 @@ impl Site {
             // erasure forgets it then), so an interrupted run can run again.
             let erasure =
                 self.erase_subject_keeping(&subject, false, super::Scope::Full, Some(id))?;
-            let failed: Vec<String> = erasure
-                .plugins
-                .iter()
-                .filter(|p| p.error.is_some())
-                .map(|p| p.id.clone())
-                .collect();
             let report = redact(
                 serde_json::to_value(&erasure).expect("a report serializes"),
                 &subject,
             );
-            if !failed.is_empty() {
+            if let Some(error) = erasure.incomplete(&format!(
+                "request {id} stays open: see it with wasmdesk privacy show {id}, fix the \
+                 plugin, then run: wasmdesk privacy run {id}"
+            )) {
                 self.db()
                     .execute(
                         "UPDATE wasmdesk__requests SET report = ?2 WHERE id = ?1",
                         params![id, report.to_string()],
                     )
                     .map_err(store_err)?;
-                return Err(Error::Call(crate::runtime::CallError::Failed {
-                    plugin: failed.join(", "),
-                    operation: "privacy erasure".into(),
-                    kind: crate::runtime::FailureKind::Fault,
-                    message: format!(
-                        "its eraser failed, so the erasure is incomplete (the other plugins' \
-                         erasers ran); request {id} stays open: see it with wasmdesk privacy \
-                         show {id}, fix the plugin, then run: wasmdesk privacy run {id}"
-                    ),
-                }));
+                return Err(error);
             }
             (None, report)
         };

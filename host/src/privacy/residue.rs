@@ -106,19 +106,20 @@ pub fn scan(
 
 /// How often `needle` occurs (ASCII case-insensitively) in the file's bytes;
 /// 0 for a file that does not exist.
-pub fn count_in_file(path: &Path, needle: &str) -> std::io::Result<u64> {
+pub fn count_in_file(path: &Path, needles: &[String]) -> std::io::Result<u64> {
     let Some(mut file) = open_if_exists(path)? else {
         return Ok(0);
     };
-    let needle = needle.to_ascii_lowercase().into_bytes();
-    if needle.is_empty() {
+    let needles = lowered(needles);
+    let Some(longest) = needles.iter().map(Vec::len).max() else {
         return Ok(0);
-    }
-    let finder = memmem::Finder::new(&needle);
-    let overlap = needle.len() - 1;
+    };
+    let finders: Vec<memmem::Finder<'_>> = needles.iter().map(memmem::Finder::new).collect();
+    let overlap = longest - 1;
     let mut buffer = vec![0u8; 8 * 1024 * 1024 + overlap];
     let mut kept = 0;
     let mut count = 0;
+    // One read of the file for every needle.
     loop {
         let read = file.read(&mut buffer[kept..])?;
         if read == 0 {
@@ -126,14 +127,28 @@ pub fn count_in_file(path: &Path, needle: &str) -> std::io::Result<u64> {
         }
         let filled = kept + read;
         buffer[kept..filled].make_ascii_lowercase();
-        count += finder.find_iter(&buffer[..filled]).count() as u64;
-        // Keep the tail so a match across two reads is seen once (the kept
-        // tail is shorter than the needle, so nothing in it alone was
-        // counted).
+        for finder in &finders {
+            let len = finder.needle().len();
+            // A match wholly inside the kept tail was counted last time.
+            count += finder
+                .find_iter(&buffer[..filled])
+                .filter(|at| at + len > kept)
+                .count() as u64;
+        }
+        // Keep the tail so a match across two reads is seen.
         kept = overlap.min(filled);
         buffer.copy_within(filled - kept..filled, 0);
     }
     Ok(count)
+}
+
+/// The needles, ASCII-lower-cased, without empty ones.
+fn lowered(needles: &[String]) -> Vec<Vec<u8>> {
+    needles
+        .iter()
+        .map(|n| n.to_ascii_lowercase().into_bytes())
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// The forms an address takes in raw bytes: as typed, percent-encoded
@@ -189,10 +204,7 @@ pub fn scan_files(
             if !kind.is_file() || skip.contains(&path) {
                 continue;
             }
-            let mut occurrences = 0;
-            for needle in needles {
-                occurrences += count_in_file(&path, needle)?;
-            }
+            let occurrences = count_in_file(&path, needles)?;
             if occurrences > 0 {
                 found.push(FileResidue {
                     path: path
@@ -302,13 +314,14 @@ pub fn count_in_pages(
     db: &Path,
     page_size: u32,
     pages: &BTreeSet<u32>,
-    needle: &str,
+    needles: &[String],
 ) -> std::io::Result<u64> {
-    let needle = needle.to_ascii_lowercase().into_bytes();
-    let (Some(mut file), false) = (open_if_exists(db)?, needle.is_empty() || page_size == 0) else {
+    let needles = lowered(needles);
+    let (Some(mut file), false) = (open_if_exists(db)?, needles.is_empty() || page_size == 0)
+    else {
         return Ok(0);
     };
-    let finder = memmem::Finder::new(&needle);
+    let finders: Vec<memmem::Finder<'_>> = needles.iter().map(memmem::Finder::new).collect();
     let len = file.metadata()?.len();
     let mut page = vec![0u8; page_size as usize];
     let mut count = 0;
@@ -321,7 +334,9 @@ pub fn count_in_pages(
         file.seek(SeekFrom::Start(offset))?;
         file.read_exact(&mut page)?;
         page.make_ascii_lowercase();
-        count += finder.find_iter(&page).count() as u64;
+        for finder in &finders {
+            count += finder.find_iter(&page).count() as u64;
+        }
     }
     Ok(count)
 }
@@ -329,6 +344,20 @@ pub fn count_in_pages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_needles_are_counted_once_each_also_across_two_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        // The address straddles the end of the first 8 MiB read; `example`
+        // lies wholly in the tail that is kept for the second.
+        let mut bytes = vec![b'.'; 8 * 1024 * 1024 + 1];
+        bytes.extend_from_slice(b"ADA@example.com");
+        bytes.extend_from_slice(&[b'.'; 100]);
+        std::fs::write(&path, bytes).unwrap();
+        let needles = ["ada@example.com".to_string(), "example".to_string()];
+        assert_eq!(count_in_file(&path, &needles).unwrap(), 2);
+    }
 
     fn open(path: &Path) -> Connection {
         let conn = Connection::open(path).unwrap();
@@ -374,11 +403,17 @@ mod tests {
         let size = rewritten.page_size();
         assert_eq!(size, 4096);
         let count = |pages: &WalPages| {
-            count_in_pages(&db, pages.page_size(), pages.pages(), "ADA@example.com").unwrap()
+            count_in_pages(
+                &db,
+                pages.page_size(),
+                pages.pages(),
+                &["ADA@example.com".into()],
+            )
+            .unwrap()
         };
         assert_eq!(count(&rewritten), 0, "the deleted row was overwritten");
         assert_eq!(
-            count_in_file(&db, "ada@example.com").unwrap(),
+            count_in_file(&db, &["ada@example.com".into()]).unwrap(),
             1,
             "table b, which the transaction did not touch, still holds it"
         );
