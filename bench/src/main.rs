@@ -252,8 +252,8 @@ fn audit_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()>
 }
 
 /// What the sandbox checks of issue 12 add to a warm plugin call (the
-/// transaction checked after every statement, the read-only check in
-/// filters, host checks free of the deadline): the same calls through two
+/// transaction checked after every statement, host checks free of the
+/// deadline): the same calls through two
 /// sites on the same database, one with the checks and one without.
 fn sandbox_cost(root: &std::path::Path, tickets: i64, rounds: usize) -> Result<()> {
     let mut checked = Site::open(root)?;

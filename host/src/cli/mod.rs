@@ -489,7 +489,11 @@ fn run_plugin(site: &mut Site, command: PluginCommand, json: bool) -> Result<(),
                          after reviewing: wasmdesk plugin inspect {name}"
                     )));
                 }
-                eprintln!("{}", output::lines_only(&output::plugin_details(&entry)));
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    output::lines_only(&output::plugin_details(&entry))
+                );
                 let asked = entry.manifest.as_ref().map_or(0, |m| m.capabilities.len());
                 if !confirm(&format!(
                     "Enable {name} and grant the {asked} grant(s) it asks for?"

@@ -201,23 +201,13 @@ fn classify(call: &Call<'_>, error: wasmtime::Error, state: &HostState) -> CallE
             mib: call.limits.memory_mib,
         };
     }
-    if state.db.as_ref().is_some_and(PluginDb::disk_full) {
-        return storage_full(call);
-    }
-    if state.db.as_ref().is_some_and(PluginDb::busy) {
-        return busy(call);
+    // What the store saw comes first: the trap is often its consequence.
+    if let Some(doom) = doomed(call, state) {
+        return doom;
     }
     let trap = error.downcast_ref::<Trap>().copied();
-    if trap == Some(Trap::Interrupt) || state.db.as_ref().is_some_and(PluginDb::deadline_hit) {
+    if trap == Some(Trap::Interrupt) {
         return deadline(call);
-    }
-    if let Some(denial) = state.db.as_ref().and_then(PluginDb::denial) {
-        return CallError::Denied {
-            denial: denial.clone(),
-        };
-    }
-    if let Some(fault) = state.db.as_ref().and_then(PluginDb::fault) {
-        return store_fault(call, fault);
     }
     let backtrace = error
         .downcast_ref::<wasmtime::WasmBacktrace>()

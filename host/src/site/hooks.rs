@@ -99,8 +99,7 @@ impl Site {
     /// failure is also written to that plugin's log.
     pub fn fire(&mut self, events: Vec<(String, String)>) -> Vec<String> {
         self.fire_emitted(Emitted {
-            plugin: None,
-            tables: vec![],
+            source: Source::default(),
             actions: events,
         })
     }
@@ -114,17 +113,13 @@ impl Site {
         let mut too_deep: std::collections::HashSet<(String, String)> = Default::default();
         let mut queue: VecDeque<(String, String, u32, Rc<Source>)> = VecDeque::new();
         let enqueue = |queue: &mut VecDeque<_>, emitted: Emitted, depth: u32| {
-            let source = Rc::new(Source {
-                plugin: emitted.plugin,
-                tables: emitted.tables,
-            });
+            let source = Rc::new(emitted.source);
             for (event, payload) in emitted.actions {
                 queue.push_back((event, payload, depth, Rc::clone(&source)));
             }
         };
         enqueue(&mut queue, emitted, 0);
         while let Some((event, payload, depth, source)) = queue.pop_front() {
-            let emitter = source.plugin.as_ref().map(|p| format!("\"{p}\""));
             let handlers: Vec<String> = match records::enabled(&self.db) {
                 Ok(records) => records
                     .into_iter()
@@ -139,16 +134,18 @@ impl Site {
             for id in handlers {
                 if calls >= max_calls {
                     // Everything still queued is dropped with this one.
-                    let dropped = 1 + queue.len();
-                    let from = emitter.as_deref().unwrap_or("the host");
+                    let from = match &source.plugin {
+                        Some(p) => format!("\"{p}\""),
+                        None => "the host".to_string(),
+                    };
                     let warning = format!(
                         "actions stopped after {max_calls} handler calls in one request: \
                          plugin \"{id}\" handling {event} (emitted by {from}) and {} more \
                          queued action(s) were dropped; plugins that emit actions to each \
                          other form a loop (raise the limit with WASMDESK_MAX_ACTION_CALLS)",
-                        dropped - 1
+                        queue.len()
                     );
-                    log_warning(self, &id, &event, &warning);
+                    log_line(self, &id, &event, "warn", &warning);
                     warnings.push(warning);
                     return warnings;
                 }
@@ -177,13 +174,13 @@ impl Site {
                                  WASMDESK_MAX_ACTION_DEPTH)",
                                 emitted.len() - 1
                             );
-                            log_warning(self, &id, &event, &warning);
+                            log_line(self, &id, &event, "warn", &warning);
                             warnings.push(warning);
                         }
                     }
                     Err(e) => {
                         let warning = format!("action {event}: {e}");
-                        log_warning(self, &id, &event, &warning);
+                        log_line(self, &id, &event, "error", &warning);
                         warnings.push(warning);
                     }
                 }
@@ -237,25 +234,26 @@ impl Site {
     }
 }
 
-/// Put a warning about an action into the plugin's log.
-fn log_warning(site: &Site, id: &str, event: &str, warning: &str) {
+/// Put a line about an action into the plugin's log.
+fn log_line(site: &Site, id: &str, event: &str, level: &'static str, message: &str) {
     let mut log = CallLog::default();
-    log.push("warn", warning);
+    log.push(level, message);
     log.append_to(&site.paths.logs, id, &format!("action {event}"));
 }
 
-/// Actions a committed call emitted, and the tables that call touched.
+/// Actions a committed call emitted, with where they came from.
 pub(crate) struct Emitted {
-    /// The emitting plugin; `None` for the host's own actions.
-    pub plugin: Option<String>,
-    pub tables: Vec<String>,
+    pub source: Source,
     pub actions: Vec<(String, String)>,
 }
 
-/// Where queued actions came from.
-struct Source {
-    plugin: Option<String>,
-    tables: Vec<String>,
+/// Where actions came from: who may see their payloads follows from it.
+#[derive(Default)]
+pub(crate) struct Source {
+    /// The emitting plugin; `None` for the host's own actions.
+    pub plugin: Option<String>,
+    /// The tables the emitting call touched.
+    pub tables: Vec<String>,
 }
 
 /// A payload for a handler that may not read what the emitting call read:

@@ -280,8 +280,8 @@ impl Site {
     }
 
     /// Skip the per-statement sandbox checks (is the call's transaction
-    /// still open, is a filter's statement read-only, host checks free of
-    /// the deadline), for this process only. Exists so that `cargo xtask
+    /// still open, host checks free of the deadline), for this process
+    /// only. Exists so that `cargo xtask
     /// bench` can measure what they cost; the CLI and the bridge never call it.
     #[doc(hidden)]
     pub fn unchecked_for_benchmarks(&mut self) {
@@ -1002,8 +1002,10 @@ impl Site {
                     vec![]
                 };
                 let emitted = hooks::Emitted {
-                    plugin: Some(id.to_string()),
-                    tables: call_tables,
+                    source: hooks::Source {
+                        plugin: Some(id.to_string()),
+                        tables: call_tables,
+                    },
                     actions,
                 };
                 Ok((value, emitted))
@@ -1037,16 +1039,11 @@ impl Site {
         );
         if self.audit_calls {
             self.pending.push(Draft {
-                at_ms: crate::now_ms(),
-                actor: self.actor.as_str().to_string(),
-                action: action::PLUGIN_CALL,
                 plugin: Some(call.plugin.to_string()),
                 operation: Some(call.operation.to_string()),
                 outcome: ErrorCode::of_call(&error).as_str().into(),
                 duration_us: started.elapsed().as_micros() as i64,
-                tables: vec![],
-                subjects: vec![],
-                detail: serde_json::json!({}),
+                ..self.act(action::PLUGIN_CALL, serde_json::json!({}))
             });
             if let Err(e) = self.flush_audit() {
                 return e;

@@ -103,8 +103,8 @@ struct CallState {
     transaction_lost: bool,
     /// SQLite's code for the last statement that failed.
     last_failure: Option<ErrorCode>,
-    /// The call's transaction could not begin: another process held the
-    /// write lock past the call's deadline.
+    /// A write waited for another process's write lock until the call's
+    /// deadline.
     busy: bool,
     /// A statement failed because the disk is full.
     disk_full: bool,
@@ -124,6 +124,19 @@ struct CallState {
     /// SQLite nothing.
     in_transaction: bool,
     usage: CallUsage,
+}
+
+impl CallState {
+    /// Something the call did or met fails it, whatever the plugin returns.
+    fn doomed(&self) -> bool {
+        self.denial.is_some()
+            || self.deadline_hit
+            || self.fault.is_some()
+            || self.transaction_lost
+            || self.busy
+            || self.disk_full
+            || self.snapshot_conflict
+    }
 }
 
 impl PluginDb {
@@ -244,14 +257,7 @@ impl PluginDb {
         self.set_deadline(None);
         self.auth.lock().read_only = false;
         let was_in_call = std::mem::take(&mut self.call.in_call);
-        let commit = commit
-            && !self.call.snapshot_conflict
-            && !self.call.busy
-            && !self.call.disk_full
-            && self.call.denial.is_none()
-            && !self.call.deadline_hit
-            && self.call.fault.is_none()
-            && !self.call.transaction_lost;
+        let commit = commit && !self.call.doomed();
         if !self.call.in_transaction {
             // Nothing to commit: the call never touched the store.
             return Ok(commit && was_in_call);
@@ -329,22 +335,9 @@ impl PluginDb {
             return Err(deadline_error());
         }
         if let Err(e) = self.open_transaction() {
-            if matches!(
-                e.sqlite_error_code(),
-                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-            ) {
-                // Waited as long as the deadline allows: the host's
-                // condition, reported as `busy`, whatever the plugin does.
-                self.call.busy = true;
-            }
             return Err(self.step_error(e));
         }
         let (changes_schema, tables) = self.prepare_checked(sql)?;
-        if self.call.access == Some(CallAccess::ReadOnly)
-            && (changes_schema || tables.iter().any(|(_, write)| *write))
-        {
-            return Err(self.deny_write_in_filter(""));
-        }
         let before = if changes_schema {
             Some(self.checked(Self::schema_names)?)
         } else {
@@ -372,21 +365,33 @@ impl PluginDb {
         result
     }
 
-    /// Once the call's transaction is lost or the store failed under it,
-    /// no further statement runs: it would run in autocommit and stay.
+    /// Once the call's transaction is lost or the store failed under it
+    /// (a full disk, a lock held past the deadline, a lost snapshot), no
+    /// further statement runs: it would run in autocommit and stay, or wait
+    /// for nothing. A plain denial lets the plugin go on (the call is rolled
+    /// back all the same).
     fn doomed_error(&self) -> Option<wit::StoreError> {
-        if !self.call.transaction_lost && self.call.fault.is_none() {
+        let call = &self.call;
+        let message = if call.disk_full {
+            "the disk holding the site database is full; the call failed"
+        } else if call.busy {
+            "another process holds the site database's write lock; the call failed"
+        } else if call.snapshot_conflict {
+            "another process wrote meanwhile; the host runs the call again"
+        } else if call.transaction_lost || call.fault.is_some() {
+            return Some(match (&call.denial, &call.fault) {
+                (Some(denial), _) => wit::StoreError::AccessDenied(wit::Denial {
+                    action: denial.action.clone(),
+                    target: denial.target.clone(),
+                    message: denial.message.clone(),
+                }),
+                (None, Some(fault)) => wit::StoreError::Sql(fault.clone()),
+                (None, None) => deadline_error(),
+            });
+        } else {
             return None;
-        }
-        Some(match (&self.call.denial, &self.call.fault) {
-            (Some(denial), _) => wit::StoreError::AccessDenied(wit::Denial {
-                action: denial.action.clone(),
-                target: denial.target.clone(),
-                message: denial.message.clone(),
-            }),
-            (None, Some(fault)) => wit::StoreError::Sql(fault.clone()),
-            (None, None) => deadline_error(),
-        })
+        };
+        Some(wit::StoreError::Sql(message.into()))
     }
 
     /// After every plugin statement: is the call's transaction still open?
@@ -451,11 +456,6 @@ impl PluginDb {
         result
     }
 
-    fn deny_write_in_filter(&mut self, target: &str) -> wit::StoreError {
-        let denial = self.policy().write_in_filter(target);
-        self.deny(denial)
-    }
-
     /// Prepare (or find in the cache) under the authorizer; returns whether
     /// the statement changes the schema and the tables it reads or writes.
     fn prepare_checked(&mut self, sql: &str) -> Result<(bool, StatementTables), wit::StoreError> {
@@ -463,14 +463,15 @@ impl PluginDb {
         // A statement from the cache was authorized in the mode of the call
         // that prepared it: a filter must not reuse a command's write. SQLite
         // itself says whether the statement can write.
-        if self.call.access == Some(CallAccess::ReadOnly) && self.sandbox_checks {
+        if self.call.access == Some(CallAccess::ReadOnly) {
             let read_only = self
                 .conn
                 .prepare_cached(sql)
                 .map(|stmt| stmt.readonly())
                 .unwrap_or(false);
             if !read_only {
-                return Err(self.deny_write_in_filter(""));
+                let denial = self.policy().write_in_filter("");
+                return Err(self.deny(denial));
             }
         }
         Ok(checked)

@@ -179,7 +179,7 @@ fn in_process(site: &Path, tickets: usize, runs: usize) -> Result<Vec<Row>> {
             let command = m["command"].as_str().unwrap_or("?");
             rows.push(Row {
                 path: format!(
-                    "warm `{command}` in one process with the sandbox checks (the transaction checked after every statement, filters' statements checked read-only, host checks free of the plugin's deadline)"
+                    "warm `{command}` in one process with the sandbox checks (the transaction checked after every statement, host checks free of the plugin's deadline)"
                 ),
                 ours: ns("checked_ns"),
                 baseline_name: "the same call with those checks off (as before they existed)".into(),
