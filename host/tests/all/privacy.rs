@@ -1053,17 +1053,24 @@ fn files_holding(site: &TestSite, needle: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn one_failing_eraser_does_not_stop_the_others() {
+/// The two customers, and fragile holding `rows` rows of Ada's and
+/// trapping on its first page of her erasure.
+fn with_fragile(rows: u32) -> TestSite {
     let site = two_customers();
     site.install("fragile");
     site.run(&["plugin", "enable", "fragile", "--yes"]).ok();
-    // fragile (before tickets in id order) traps on its first page.
     site.call(
         "fragile.seed",
-        json!({"email": "ada@example.com", "rows": 3, "trap_when_left": 3}),
+        json!({"email": "ada@example.com", "rows": rows, "trap_when_left": rows}),
     )
     .ok();
+    site
+}
+
+#[test]
+fn one_failing_eraser_does_not_stop_the_others() {
+    // fragile (before tickets in id order) traps on its first page.
+    let site = with_fragile(3);
     let run = erase_run(&site, "ada@example.com");
     assert_eq!(run.code, 6, "{run:?}");
     let message = run.error()["message"].as_str().unwrap().to_string();
@@ -1087,14 +1094,7 @@ fn one_failing_eraser_does_not_stop_the_others() {
 
 #[test]
 fn an_erasure_request_survives_a_failing_eraser_and_a_crash_and_resumes() {
-    let site = two_customers();
-    site.install("fragile");
-    site.run(&["plugin", "enable", "fragile", "--yes"]).ok();
-    site.call(
-        "fragile.seed",
-        json!({"email": "ada@example.com", "rows": 2, "trap_when_left": 2}),
-    )
-    .ok();
+    let site = with_fragile(2);
     // An earlier export request left an archive with Ada in it.
     let export_id = confirmed_request(&site, "export", "ada@example.com");
     let exported = site

@@ -173,8 +173,9 @@ fn a_held_write_lock_makes_a_write_wait_at_most_its_deadline_then_busy() {
     assert_eq!(site.count("probe__items"), 1);
 }
 
-#[test]
-fn a_plugin_call_that_only_reads_never_holds_the_write_lock() {
+/// probe with a long deadline, and another connection to the site with a
+/// table of its own to write.
+fn probe_and_another_writer() -> (TestSite, rusqlite::Connection) {
     let site = TestSite::with(&["probe"]);
     site.run(&["plugin", "limits", "probe", "--deadline-ms", "30000"])
         .ok();
@@ -182,16 +183,18 @@ fn a_plugin_call_that_only_reads_never_holds_the_write_lock() {
     writer
         .execute_batch("CREATE TABLE side (x INTEGER)")
         .unwrap();
-    // A command that reads for a while.
-    let slow = json!({"sql": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
-                              LIMIT 3000000) SELECT count(*) FROM c"});
-    let mut reader = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
-        .arg("--site")
-        .arg(&site.root)
-        .args(["call", "probe.exec", &slow.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    (site, writer)
+}
+
+/// A query that keeps SQLite busy for a while (about a second here).
+const SLOW_READ: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                         LIMIT 3000000) SELECT count(*) FROM c";
+
+#[test]
+fn a_plugin_call_that_only_reads_never_holds_the_write_lock() {
+    let (site, writer) = probe_and_another_writer();
+    let slow = json!({ "sql": SLOW_READ });
+    let mut reader = site.spawn(&["call", "probe.exec", &slow.to_string()]);
     std::thread::sleep(std::time::Duration::from_millis(400));
     let still_reading = reader.try_wait().unwrap().is_none();
     // Another process writes meanwhile, waiting at most 200 ms (the read
@@ -212,27 +215,14 @@ fn a_plugin_call_that_only_reads_never_holds_the_write_lock() {
 
 #[test]
 fn a_write_that_lost_its_snapshot_to_another_process_is_run_again_not_failed() {
-    let site = TestSite::with(&["probe"]);
-    site.run(&["plugin", "limits", "probe", "--deadline-ms", "30000"])
-        .ok();
-    let writer = site.sqlite();
-    writer
-        .execute_batch("CREATE TABLE side (x INTEGER)")
-        .unwrap();
+    let (site, writer) = probe_and_another_writer();
     // Read, read for a while, then write.
     let batch = json!({"statements": [
         "SELECT count(*) FROM probe__items",
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3000000) SELECT count(*) FROM c",
+        SLOW_READ,
         "INSERT INTO probe__items (v) VALUES ('after reading')",
     ]});
-    let call = std::process::Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
-        .arg("--site")
-        .arg(&site.root)
-        .args(["--json", "call", "probe.batch", &batch.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let call = site.spawn(&["--json", "call", "probe.batch", &batch.to_string()]);
     std::thread::sleep(std::time::Duration::from_millis(400));
     // Another process commits while the call is reading.
     writer.execute_batch("INSERT INTO side VALUES (1)").unwrap();
@@ -243,25 +233,10 @@ fn a_write_that_lost_its_snapshot_to_another_process_is_run_again_not_failed() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(site.count("probe__items"), 1, "written once");
-    let entries = site
-        .run(&[
-            "--json",
-            "audit",
-            "log",
-            "--limit",
-            "0",
-            "--plugin",
-            "probe",
-            "--action",
-            "plugin.call",
-        ])
-        .ok()
-        .json();
-    let batches = entries["entries"]
-        .as_array()
-        .unwrap()
+    let batches = site
+        .plugin_calls("probe")
         .iter()
         .filter(|e| e["operation"] == "command batch")
         .count();
-    assert_eq!(batches, 1, "one call, one entry: {entries}");
+    assert_eq!(batches, 1, "one call, one entry");
 }

@@ -176,6 +176,37 @@ impl TestSite {
         self.bridge(vec![request.to_string()]).remove(0)
     }
 
+    /// The audit log's `plugin.call` entries of `plugin`, oldest first.
+    pub fn plugin_calls(&self, plugin: &str) -> Vec<Value> {
+        let all = [
+            "--json",
+            "audit",
+            "log",
+            "--limit",
+            "0",
+            "--plugin",
+            plugin,
+            "--action",
+            "plugin.call",
+        ];
+        self.run(&all).ok().json()["entries"]
+            .as_array()
+            .expect("entries")
+            .clone()
+    }
+
+    /// Start `wasmdesk --site ROOT ARGS` without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+            .arg("--site")
+            .arg(&self.root)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wasmdesk")
+    }
+
     pub fn table_exists(&self, table: &str) -> bool {
         self.sqlite()
             .query_row(

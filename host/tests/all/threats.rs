@@ -47,23 +47,9 @@ fn schema(site: &TestSite) -> Vec<(String, String)> {
 
 /// The audit entries of probe's calls of `command`, oldest first.
 fn probe_calls(site: &TestSite, command: &str) -> Vec<Value> {
-    let run = site.run(&[
-        "--json",
-        "audit",
-        "log",
-        "--limit",
-        "0",
-        "--plugin",
-        "probe",
-        "--action",
-        "plugin.call",
-    ]);
-    run.ok().json()["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e.to_string().contains(&format!("command {command}")))
-        .cloned()
+    site.plugin_calls("probe")
+        .into_iter()
+        .filter(|e| e["operation"] == format!("command {command}"))
         .collect()
 }
 
