@@ -294,7 +294,8 @@ fn holdings(site: &Site, id: &str, email: &str) -> Result<Vec<String>, Error> {
     if mine.is_empty() {
         return Ok(vec![]);
     }
-    let (found, _) = residue::scan(site.db(), &[email.to_string()], Some(&mine))?;
+    let person = wasmdesk_identifiers::Person::new(Some(email), []);
+    let (found, _) = residue::scan(site.db(), &person, Some(&mine))?;
     Ok(found
         .into_iter()
         .map(|r| format!("{}.{} ({} row(s))", r.table, r.column, r.rows))

@@ -355,8 +355,8 @@ fn test(extra: &[String]) -> Result<()> {
     // The Python and JavaScript plugins' tests build them.
     let componentize_py = ensure_componentize_py()?;
     let componentize_js = ensure_componentize_js()?;
-    // The default members: host, xtask and tests/artifacts (whose build
-    // script builds the guests for wasm32-wasip2).
+    // The default members: host, xtask, identifiers and tests/artifacts
+    // (whose build script builds the guests for wasm32-wasip2).
     run(cargo()
         .arg("test")
         .args(extra)

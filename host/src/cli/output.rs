@@ -252,8 +252,8 @@ pub fn erasure_report(r: &ErasureReport) -> String {
             }
         };
         out.push_str(&format!(
-            "raw bytes: the address occurs {} time(s) in {pages} and {} in its WAL \
-             (as typed, %40, =40 and base64)\n",
+            "raw bytes: the person occurs {} time(s) in {pages} and {} in its WAL \
+             (any spelling of the address, any case, %XX, =XX, base64)\n",
             raw.database, raw.wal
         ));
         if raw.files.is_empty() {

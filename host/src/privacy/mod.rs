@@ -22,6 +22,7 @@ use crate::runtime::bindings::privacy as wit;
 use crate::site::{CallOptions, Site};
 use crate::store::namespace::Namespace;
 use residue::WalPages;
+use wasmdesk_identifiers::Person;
 
 /// The audit log's name for an eraser's call.
 pub(crate) const ERASE_OPERATION: &str = "privacy erase";
@@ -131,34 +132,14 @@ impl Subject {
         }
     }
 
-    /// What raw bytes (files, logs) are searched for: every form of the
-    /// address (as typed, `%40`, `=40`, base64) and every identifier.
-    fn byte_needles(&self) -> Vec<String> {
-        let mut needles = residue::address_forms(&self.email);
-        needles.extend(self.needles().into_iter().skip(1));
-        needles
-    }
-
-    /// Values the residue scan looks for.
-    /// The searches compare ASCII letters without regard to case (as
-    /// SQLite's `lower()` does); an identifier with other letters (`Zoë
-    /// Ünal`) is also searched in its Unicode lower and upper case.
-    fn needles(&self) -> Vec<String> {
-        let mut needles = vec![self.email.clone()];
-        for (_, value) in &self.identifiers {
-            if value.len() < 3 {
-                continue;
-            }
-            needles.push(value.clone());
-            if !value.is_ascii() {
-                for variant in [value.to_lowercase(), value.to_uppercase()] {
-                    if !needles.contains(&variant) {
-                        needles.push(variant);
-                    }
-                }
-            }
-        }
-        needles
+    /// The subject as the proof searches for them: the address in every
+    /// spelling of the same mailbox and every identifier, compared by the
+    /// rules of [`wasmdesk_identifiers`].
+    fn person(&self) -> Person {
+        Person::new(
+            Some(&self.email),
+            self.identifiers.iter().map(|(_, value)| value.as_str()),
+        )
     }
 }
 
@@ -507,7 +488,7 @@ impl Site {
         let (found, tables_searched) = if dry_run && scope == Scope::Subject {
             (vec![], vec![])
         } else {
-            residue::scan(self.db(), &subject.needles(), awaiting.as_ref())?
+            residue::scan(self.db(), &subject.person(), awaiting.as_ref())?
         };
         let owners = self.namespace_owners()?;
         let declared = self.declared_personal_data()?;
@@ -760,14 +741,12 @@ impl Site {
     }
 
     /// Plugins' logs may have written the subject (a payload, an error):
-    /// every form of their identifiers the proof searches for is replaced
-    /// by `[erased]`.
+    /// each appearance the proof's search would find is replaced by
+    /// `[erased]`, and a line that still holds the subject in a form that
+    /// cannot be replaced in place (inside base64) is replaced whole.
     fn scrub_logs(&self, subject: &Subject) -> Result<(), Error> {
-        let needles: Vec<Vec<u8>> = subject
-            .byte_needles()
-            .into_iter()
-            .map(|n| n.to_ascii_lowercase().into_bytes())
-            .collect();
+        let person = subject.person();
+        let mut search = wasmdesk_identifiers::ByteSearch::new(&person);
         let dir = self.paths().logs.clone();
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(());
@@ -777,16 +756,26 @@ impl Site {
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };
-            let mut text = bytes.clone();
-            for needle in &needles {
-                text = replace_ignoring_ascii_case(&text, needle, b"[erased]");
+            if search.count(&bytes) == 0 {
+                continue;
             }
-            if text != bytes {
-                let tmp = path.with_extension("log.erasing");
-                std::fs::write(&tmp, &text)
-                    .and_then(|()| std::fs::rename(&tmp, &path))
-                    .map_err(|e| Error::io(format!("cannot rewrite {}", path.display()), e))?;
+            let mut text = Vec::with_capacity(bytes.len());
+            for line in bytes.split_inclusive(|b| *b == b'\n') {
+                if search.count(line) == 0 {
+                    text.extend_from_slice(line);
+                    continue;
+                }
+                let redacted = person.redact(&String::from_utf8_lossy(line), "[erased]");
+                if search.count(redacted.as_bytes()) == 0 {
+                    text.extend_from_slice(redacted.as_bytes());
+                } else {
+                    text.extend_from_slice(LINE_ERASED);
+                }
             }
+            let tmp = path.with_extension("log.erasing");
+            std::fs::write(&tmp, &text)
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| Error::io(format!("cannot rewrite {}", path.display()), e))?;
         }
         Ok(())
     }
@@ -809,7 +798,7 @@ impl Site {
             let path = path.display().to_string();
             move |e| Error::io(format!("cannot read {path}"), e)
         };
-        let forms = residue::address_forms(&subject.email);
+        let person = subject.person();
         let (database, pages) = match scope {
             Scope::Full => {
                 let page_size: i64 = self
@@ -819,12 +808,12 @@ impl Site {
                 let page_size = page_size.max(1) as u64;
                 let len = std::fs::metadata(db).map_err(io(db))?.len();
                 (
-                    residue::count_in_file(db, &forms).map_err(io(db))?,
+                    residue::count_in_file(db, &person).map_err(io(db))?,
                     len / page_size,
                 )
             }
             Scope::Subject => (
-                residue::count_in_pages(db, rewritten.page_size(), rewritten.pages(), &forms)
+                residue::count_in_pages(db, rewritten.page_size(), rewritten.pages(), &person)
                     .map_err(io(db))?,
                 rewritten.pages().len() as u64,
             ),
@@ -833,11 +822,10 @@ impl Site {
         // weigh little next to the database.
         let root = self.paths().root.clone();
         let skip = [db.clone(), wal.clone(), db.with_extension("db-shm")];
-        let files =
-            residue::scan_files(&root, &skip, &subject.byte_needles()).map_err(io(&root))?;
+        let files = residue::scan_files(&root, &skip, &person).map_err(io(&root))?;
         Ok(RawBytes {
             database,
-            wal: residue::count_in_file(&wal, &forms).map_err(io(&wal))?,
+            wal: residue::count_in_file(&wal, &person).map_err(io(&wal))?,
             files,
             pages,
         })
@@ -886,23 +874,6 @@ fn too_many_pages(id: &str, what: &str, max: usize) -> Error {
     })
 }
 
-/// `haystack` with every ASCII-case-insensitive occurrence of `needle`
-/// (lower-case) replaced by `with`.
-fn replace_ignoring_ascii_case(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    if needle.is_empty() {
-        return haystack.to_vec();
-    }
-    let lower = haystack.to_ascii_lowercase();
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut last = 0;
-    for at in memchr::memmem::find_iter(&lower, needle) {
-        if at < last {
-            continue;
-        }
-        out.extend_from_slice(&haystack[last..at]);
-        out.extend_from_slice(with);
-        last = at + needle.len();
-    }
-    out.extend_from_slice(&haystack[last..]);
-    out
-}
+/// What replaces a log line that named an erased person in a form that
+/// could not be replaced in place.
+const LINE_ERASED: &[u8] = b"[line erased: it held an erased person's data]\n";

@@ -1,17 +1,18 @@
-//! The residue scan: after an erasure, search text and blob columns, and raw
-//! bytes of the database and its WAL, for the subject's identifiers: either
-//! everything (a full scan) or only what the erasure touched and the tables
-//! the audit log ties to the subject (the cost then follows the subject).
+//! The residue scan: after an erasure, search every value of every column,
+//! the raw bytes of the database and its WAL, and every other file of the
+//! site for the subject, with one rule ([`ByteSearch`]): either everything
+//! (the default) or only what the erasure touched and the tables the audit
+//! log ties to the subject (`--quick`: the cost then follows the subject).
 
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use memchr::memmem;
-
 use rusqlite::Connection;
+use rusqlite::types::ValueRef;
 use serde::Serialize;
+use wasmdesk_identifiers::{ByteSearch, Person};
 
 use crate::store::StoreError;
 
@@ -49,19 +50,13 @@ fn quote(name: &str) -> String {
 }
 
 /// Every column of every table (or, given `only`, of those tables and
-/// their shadow tables) that still contains one of `needles` (compared
-/// case-insensitively for ASCII), one scan per table; with the names of the
-/// tables searched.
+/// their shadow tables) that still holds the person in one of its values,
+/// read as bytes whatever its type; with the names of the tables searched.
 pub fn scan(
     conn: &Connection,
-    needles: &[String],
+    person: &Person,
     only: Option<&BTreeSet<String>>,
 ) -> Result<(Vec<Residue>, Vec<String>), StoreError> {
-    let needles: Vec<String> = needles
-        .iter()
-        .map(|n| n.to_ascii_lowercase())
-        .filter(|n| !n.is_empty())
-        .collect();
     let mut found = Vec::new();
     let wanted = |table: &str| {
         let table = table.to_ascii_lowercase();
@@ -72,6 +67,7 @@ pub fn scan(
             })
         })
     };
+    let mut search = ByteSearch::new(person);
     let mut searched = Vec::new();
     for table in tables(conn)?.into_iter().filter(|t| wanted(t)) {
         searched.push(table.clone());
@@ -79,24 +75,28 @@ pub fn scan(
         if columns.is_empty() {
             continue;
         }
-        let mut sums = Vec::new();
-        for column in &columns {
-            let hits: Vec<String> = (1..=needles.len())
-                .map(|i| format!("instr(lower(CAST({} AS TEXT)), ?{i}) > 0", quote(column)))
-                .collect();
-            sums.push(format!("coalesce(sum({}), 0)", hits.join(" OR ")));
+        let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+        let sql = format!("SELECT {} FROM {}", list.join(", "), quote(&table));
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut counts = vec![0u64; columns.len()];
+        while let Some(row) = rows.next()? {
+            for (i, count) in counts.iter_mut().enumerate() {
+                let bytes = match row.get_ref(i)? {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => b,
+                    _ => continue,
+                };
+                if search.count(bytes) > 0 {
+                    *count += 1;
+                }
+            }
         }
-        let sql = format!("SELECT {} FROM {}", sums.join(", "), quote(&table));
-        let counts: Vec<i64> =
-            conn.query_row(&sql, rusqlite::params_from_iter(needles.iter()), |row| {
-                (0..columns.len()).map(|i| row.get(i)).collect()
-            })?;
         for (column, rows) in columns.iter().zip(counts) {
             if rows > 0 {
                 found.push(Residue {
                     table: table.clone(),
                     column: column.clone(),
-                    rows: rows as u64,
+                    rows,
                 });
             }
         }
@@ -104,73 +104,22 @@ pub fn scan(
     Ok((found, searched))
 }
 
-/// How often `needle` occurs (ASCII case-insensitively) in the file's bytes;
-/// 0 for a file that does not exist.
-pub fn count_in_file(path: &Path, needles: &[String]) -> std::io::Result<u64> {
+/// How often the person appears in the file's bytes; 0 for a file that
+/// does not exist.
+pub fn count_in_file(path: &Path, person: &Person) -> std::io::Result<u64> {
     let Some(mut file) = open_if_exists(path)? else {
         return Ok(0);
     };
-    let needles = lowered(needles);
-    let Some(longest) = needles.iter().map(Vec::len).max() else {
-        return Ok(0);
-    };
-    let finders: Vec<memmem::Finder<'_>> = needles.iter().map(memmem::Finder::new).collect();
-    let overlap = longest - 1;
-    let mut buffer = vec![0u8; 8 * 1024 * 1024 + overlap];
-    let mut kept = 0;
-    let mut count = 0;
-    // One read of the file for every needle.
+    let mut search = ByteSearch::new(person);
+    let mut buffer = vec![0u8; 8 * 1024 * 1024];
     loop {
-        let read = file.read(&mut buffer[kept..])?;
+        let read = file.read(&mut buffer)?;
         if read == 0 {
             break;
         }
-        let filled = kept + read;
-        buffer[kept..filled].make_ascii_lowercase();
-        for finder in &finders {
-            let len = finder.needle().len();
-            // A match wholly inside the kept tail was counted last time.
-            count += finder
-                .find_iter(&buffer[..filled])
-                .filter(|at| at + len > kept)
-                .count() as u64;
-        }
-        // Keep the tail so a match across two reads is seen.
-        kept = overlap.min(filled);
-        buffer.copy_within(filled - kept..filled, 0);
+        search.feed(&buffer[..read]);
     }
-    Ok(count)
-}
-
-/// The needles, ASCII-lower-cased, without empty ones.
-fn lowered(needles: &[String]) -> Vec<Vec<u8>> {
-    needles
-        .iter()
-        .map(|n| n.to_ascii_lowercase().into_bytes())
-        .filter(|n| !n.is_empty())
-        .collect()
-}
-
-/// The forms an address takes in raw bytes: as typed, percent-encoded
-/// (`%40`, in URLs and file names), quoted-printable (`=40`), and base64
-/// at each of the three alignments (inside a MIME attachment; a line break
-/// inside the base64 text hides it). All are compared ASCII
-/// case-insensitively, which can only find more.
-pub fn address_forms(email: &str) -> Vec<String> {
-    use base64::Engine;
-    let mut forms = vec![
-        email.to_string(),
-        email.replace('@', "%40"),
-        email.replace('@', "=40"),
-    ];
-    for shift in 0..3 {
-        let bytes = &email.as_bytes()[shift.min(email.len())..];
-        let whole = bytes.len() / 3 * 3;
-        if whole >= 6 {
-            forms.push(base64::engine::general_purpose::STANDARD.encode(&bytes[..whole]));
-        }
-    }
-    forms
+    Ok(search.finish())
 }
 
 /// A file under the site folder that holds the subject.
@@ -182,12 +131,12 @@ pub struct FileResidue {
 }
 
 /// Every file under `root` (not following links), except `skip`, whose
-/// bytes hold one of `needles`: exports, logs, backups, anything a plugin
-/// or a person left there.
+/// bytes hold the person: exports, logs, backups, anything a plugin or a
+/// person left there.
 pub fn scan_files(
     root: &Path,
     skip: &[PathBuf],
-    needles: &[String],
+    person: &Person,
 ) -> std::io::Result<Vec<FileResidue>> {
     let mut found = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
@@ -204,7 +153,7 @@ pub fn scan_files(
             if !kind.is_file() || skip.contains(&path) {
                 continue;
             }
-            let occurrences = count_in_file(&path, needles)?;
+            let occurrences = count_in_file(&path, person)?;
             if occurrences > 0 {
                 found.push(FileResidue {
                     path: path
@@ -308,20 +257,18 @@ impl WalPages {
     }
 }
 
-/// How often `needle` occurs (ASCII case-insensitively) in the given pages
-/// of the database file, as they are on disk now.
+/// How often the person appears in the given pages of the database file,
+/// as they are on disk now, each page searched on its own.
 pub fn count_in_pages(
     db: &Path,
     page_size: u32,
     pages: &BTreeSet<u32>,
-    needles: &[String],
+    person: &Person,
 ) -> std::io::Result<u64> {
-    let needles = lowered(needles);
-    let (Some(mut file), false) = (open_if_exists(db)?, needles.is_empty() || page_size == 0)
-    else {
+    let (Some(mut file), false) = (open_if_exists(db)?, person.is_empty() || page_size == 0) else {
         return Ok(0);
     };
-    let finders: Vec<memmem::Finder<'_>> = needles.iter().map(memmem::Finder::new).collect();
+    let mut search = ByteSearch::new(person);
     let len = file.metadata()?.len();
     let mut page = vec![0u8; page_size as usize];
     let mut count = 0;
@@ -333,10 +280,7 @@ pub fn count_in_pages(
         }
         file.seek(SeekFrom::Start(offset))?;
         file.read_exact(&mut page)?;
-        page.make_ascii_lowercase();
-        for finder in &finders {
-            count += finder.find_iter(&page).count() as u64;
-        }
+        count += search.count(&page);
     }
     Ok(count)
 }
@@ -346,17 +290,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn several_needles_are_counted_once_each_also_across_two_reads() {
+    fn an_address_and_a_name_are_counted_once_each_also_across_two_reads() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big");
-        // The address straddles the end of the first 8 MiB read; `example`
-        // lies wholly in the tail that is kept for the second.
-        let mut bytes = vec![b'.'; 8 * 1024 * 1024 + 1];
-        bytes.extend_from_slice(b"ADA@example.com");
+        // The address straddles the end of the first 8 MiB read.
+        let mut bytes = vec![b'.'; 8 * 1024 * 1024 - 3];
+        bytes.extend_from_slice(b"ADA@example.com Ada Lovelace");
         bytes.extend_from_slice(&[b'.'; 100]);
         std::fs::write(&path, bytes).unwrap();
-        let needles = ["ada@example.com".to_string(), "example".to_string()];
-        assert_eq!(count_in_file(&path, &needles).unwrap(), 2);
+        let ada = Person::new(Some("ada@example.com"), ["ada lovelace"]);
+        assert_eq!(count_in_file(&path, &ada).unwrap(), 2);
     }
 
     fn open(path: &Path) -> Connection {
@@ -407,13 +350,13 @@ mod tests {
                 &db,
                 pages.page_size(),
                 pages.pages(),
-                &["ADA@example.com".into()],
+                &Person::new(Some("ADA@example.com"), []),
             )
             .unwrap()
         };
         assert_eq!(count(&rewritten), 0, "the deleted row was overwritten");
         assert_eq!(
-            count_in_file(&db, &["ada@example.com".into()]).unwrap(),
+            count_in_file(&db, &Person::new(Some("ada@example.com"), [])).unwrap(),
             1,
             "table b, which the transaction did not touch, still holds it"
         );

@@ -9,6 +9,7 @@ use crate::exports::wasmdesk::plugin::privacy::{
     ErasePage, ExportFile, ExportItem, ExportPage, RetentionReport, Subject,
 };
 use crate::wasmdesk::plugin::types::Value;
+use wasmdesk_identifiers::{ByteSearch, Person};
 
 /// Tickets per page: a page must fit comfortably in one call's deadline.
 const PAGE: i64 = 50;
@@ -20,13 +21,40 @@ fn fail(e: impl std::fmt::Debug) -> String {
     format!("tickets: {e:?}")
 }
 
-fn customer(email: &str) -> Result<Option<Json>, String> {
+/// The subject's customer records: one per spelling of their mailbox
+/// (`zelda+shop@example.org` is the same person as `zelda@example.org`),
+/// the one with the address as given first.
+fn customers(subject: &Subject) -> Result<Vec<Json>, String> {
+    let email = subject.email.to_lowercase();
+    let Some((_, domain)) = email.rsplit_once('@') else {
+        return Ok(vec![]);
+    };
     let r = db::exec(
-        "SELECT id, email, name, created_at FROM tickets__customers WHERE email = ?1",
-        &[text(&email.to_lowercase())],
+        "SELECT id, email, name, created_at FROM tickets__customers
+         WHERE email LIKE ?1 ESCAPE '\\' ORDER BY email != ?2, id",
+        &[
+            text(&format!(
+                "%@{}",
+                domain
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )),
+            text(&email),
+        ],
     )
     .map_err(fail)?;
-    Ok(db::objects(&r).into_iter().next())
+    let person = Person::new(Some(&email), []);
+    Ok(db::objects(&r)
+        .into_iter()
+        .filter(|c| c["email"].as_str().is_some_and(|e| person.mentioned_in(e)))
+        .collect())
+}
+
+/// `column IN (ids)`, for a list of customer ids.
+fn one_of(column: &str, ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("{column} IN ({})", ids.join(", "))
 }
 
 /// The cursor is the last ticket id handed out; "start" before the first.
@@ -97,35 +125,42 @@ fn show(value: &Json) -> String {
 }
 
 pub fn export(subject: Subject, cursor: Option<String>) -> Result<ExportPage, String> {
-    let Some(customer) = customer(&subject.email)? else {
+    let customers = customers(&subject)?;
+    if customers.is_empty() {
         return Ok(ExportPage {
             items: vec![],
             next: None,
         });
-    };
-    let customer_id = customer["id"].as_i64().unwrap_or(0);
+    }
+    let ids: Vec<i64> = customers.iter().filter_map(|c| c["id"].as_i64()).collect();
     let after = parse_cursor(cursor.clone());
     let mut items = Vec::new();
     if cursor.is_none() {
-        items.push(item(
-            "customer",
-            "Customer",
-            customer_id.to_string(),
-            vec![
-                ("Email", show(&customer["email"])),
-                ("Name", show(&customer["name"])),
-                ("Customer since (ms)", show(&customer["created_at"])),
-            ],
-        ));
-    }
-    if cursor.is_none() {
-        items.extend(shared_messages(customer_id, &subject.email)?);
+        for customer in &customers {
+            items.push(item(
+                "customer",
+                "Customer",
+                show(&customer["id"]),
+                vec![
+                    ("Email", show(&customer["email"])),
+                    ("Name", show(&customer["name"])),
+                    ("Customer since (ms)", show(&customer["created_at"])),
+                ],
+            ));
+        }
+        for id in &ids {
+            items.extend(shared_messages(*id, &subject.email)?);
+        }
+        items.extend(mentions(&subject, &ids)?);
     }
     let tickets = db::exec(
-        "SELECT id, subject, status, priority, created_at, updated_at,
+        &format!(
+            "SELECT id, subject, status, priority, created_at, updated_at,
                 (SELECT group_concat(tag, ', ') FROM tickets__tags WHERE ticket_id = t.id) AS tags
-         FROM tickets__tickets t WHERE customer_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-        &[int(customer_id), int(after), int(PAGE)],
+         FROM tickets__tickets t WHERE {} AND id > ?1 ORDER BY id LIMIT ?2",
+            one_of("customer_id", &ids)
+        ),
+        &[int(after), int(PAGE)],
     )
     .map_err(fail)?;
     let tickets = db::objects(&tickets);
@@ -159,7 +194,7 @@ pub fn export(subject: Subject, cursor: Option<String>) -> Result<ExportPage, St
             let from = match (m["author"].as_str(), m["internal"].as_i64()) {
                 (_, Some(1)) => "Internal note",
                 (Some("agent"), _) => "Support team",
-                _ if author == Some(customer_id) => "You",
+                _ if author.is_some_and(|a| ids.contains(&a)) => "You",
                 // Another participant's message is their data (Art. 15(4)):
                 // the export says one was there, not what it said.
                 _ => {
@@ -260,7 +295,7 @@ fn shared_messages(customer_id: i64, email: &str) -> Result<Vec<ExportItem>, Str
 /// other people's tickets lose their author and identifiers, and a ticket
 /// of theirs that others took part in passes to the earliest other
 /// participant. Returns how many messages and tickets changed.
-fn anonymise_shared(customer_id: i64, subject: &Subject) -> Result<u64, String> {
+fn anonymise_shared(customer_id: i64) -> Result<u64, String> {
     let mut changed = 0;
     let handed_over = db::exec(
         "UPDATE tickets__tickets SET customer_id = (
@@ -311,16 +346,6 @@ fn anonymise_shared(customer_id: i64, subject: &Subject) -> Result<u64, String> 
         &[int(customer_id)],
     )
     .map_err(fail)?;
-    let values: Vec<String> = std::iter::once(subject.email.clone())
-        .chain(
-            subject
-                .identifiers
-                .iter()
-                .map(|(_, v)| v.clone())
-                .filter(|v| v.trim().len() >= 3),
-        )
-        .collect();
-    let _ = values;
     for row in &mine.rows {
         if let [Value::Integer(id), Value::Integer(ticket), Value::Text(_)] = row.as_slice() {
             // The whole message, not only the identifiers the site knows:
@@ -356,9 +381,10 @@ pub fn erase(
     dry_run: bool,
 ) -> Result<ErasePage, String> {
     let email = subject.email.to_lowercase();
-    let Some(customer) = customer(&email)? else {
+    let customers = customers(&subject)?;
+    let Some(customer) = customers.first() else {
         let mentions = if dry_run {
-            count_mentions(&email)?
+            count_mentions(&subject)?
         } else {
             anonymise_mentions(&subject)?
         };
@@ -375,30 +401,35 @@ pub fn erase(
             next: None,
         });
     };
-    let customer_id = customer["id"].as_i64().unwrap_or(0);
     if dry_run {
+        let ids: Vec<i64> = customers.iter().filter_map(|c| c["id"].as_i64()).collect();
         let tickets = db::exec(
-            "SELECT count(*) FROM tickets__tickets WHERE customer_id = ?1",
-            &[int(customer_id)],
+            &format!(
+                "SELECT count(*) FROM tickets__tickets WHERE {}",
+                one_of("customer_id", &ids)
+            ),
+            &[],
         )
         .map_err(fail)?;
         let n = match tickets.rows.first().map(|r| &r[0]) {
             Some(Value::Integer(n)) => *n as u64,
             _ => 0,
         };
-        let mentions = count_mentions(&email)?;
+        let mentions = count_mentions(&subject)?;
+        let records = ids.len() as u64;
         return Ok(ErasePage {
-            items_removed: n + 1 + mentions,
+            items_removed: n + records + mentions,
             items_retained: vec![],
             messages: vec![format!(
-                "would delete {n} ticket(s) with their messages and attachments and the customer record, \
+                "would delete {n} ticket(s) with their messages and attachments and {records} customer record(s), \
                  and anonymise {mentions} message(s) by others that mention them"
             )],
             next: None,
         });
     }
+    let customer_id = customer["id"].as_i64().unwrap_or(0);
     // Idempotent: only the first page finds shared threads to anonymise.
-    let shared = anonymise_shared(customer_id, &subject)?;
+    let shared = anonymise_shared(customer_id)?;
     let batch = db::exec(
         "SELECT id FROM tickets__tickets WHERE customer_id = ?1 ORDER BY id LIMIT ?2",
         &[int(customer_id), int(PAGE)],
@@ -421,12 +452,22 @@ pub fn erase(
             next: Some(last.to_string()),
         });
     }
-    let mentions = anonymise_mentions(&subject)?;
     db::exec(
         "DELETE FROM tickets__customers WHERE id = ?1",
         &[int(customer_id)],
     )
     .map_err(fail)?;
+    if customers.len() > 1 {
+        // Another spelling of the same mailbox has its own record: the
+        // next page erases it.
+        return Ok(ErasePage {
+            items_removed: 1 + shared,
+            items_retained: vec![],
+            messages: vec![],
+            next: Some(format!("customer {customer_id} done")),
+        });
+    }
+    let mentions = anonymise_mentions(&subject)?;
     let mut messages = vec!["deleted the customer record and all their tickets".to_string()];
     if shared > 0 {
         messages.push(format!(
@@ -446,77 +487,194 @@ pub fn erase(
     })
 }
 
-/// The subject's identifiers as FTS5 phrases: a message mentioning them is
-/// found through the search index, not by scanning every message.
-fn mention_queries(subject: &Subject) -> Vec<(String, String)> {
-    forms_of(subject)
-        .into_iter()
-        .filter_map(|value| {
-            let words: Vec<String> = value
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .map(String::from)
-                .collect();
-            (!words.is_empty()).then(|| (value.clone(), format!("\"{}\"", words.join(" "))))
-        })
-        .collect()
+/// The subject as erasure and the host's proof recognise them (one rule,
+/// [`wasmdesk_identifiers`]): the address in every spelling of the same
+/// mailbox, names in any case, with or without accents.
+fn person(subject: &Subject) -> Person {
+    Person::new(
+        Some(&subject.email),
+        subject.identifiers.iter().map(|(_, v)| v.as_str()),
+    )
 }
 
-/// Messages (by anyone) that still contain one of the identifiers.
-fn mentioning(subject_query: &str, value: &str) -> Result<Vec<(i64, i64, String)>, String> {
-    let r = db::exec(
-        "SELECT m.id, m.ticket_id, m.body FROM tickets__search s
-         JOIN tickets__messages m ON m.ticket_id = s.rowid
-         WHERE tickets__search MATCH ?1 AND instr(lower(m.body), lower(?2)) > 0",
-        &[text(subject_query), text(value)],
-    )
-    .map_err(fail)?;
-    Ok(r.rows
-        .iter()
-        .filter_map(|row| match row.as_slice() {
-            [
+/// The words of `value` as FTS5 sees them, as a quoted phrase.
+fn phrase(value: &str) -> Option<String> {
+    let words: Vec<&str> = value
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    (!words.is_empty()).then(|| format!("\"{}\"", words.join(" ")))
+}
+
+/// FTS5 queries that together find every ticket whose text may mention
+/// the subject. The index folds case and accents as [`person`] does; the
+/// address is looked for by its local part (without a `+tag`) near its
+/// domain, also as `%40domain`, and at Gmail (which ignores dots) by its
+/// domain alone. Each hit is checked with [`person`] before anything
+/// changes.
+fn mention_queries(subject: &Subject) -> Vec<String> {
+    let mut queries = Vec::new();
+    let email = subject.email.to_lowercase();
+    if let Some((local, domain)) = email.rsplit_once('@') {
+        let local = local.split('+').next().unwrap_or(local);
+        let dots_ignored = matches!(domain, "gmail.com" | "googlemail.com");
+        match (
+            phrase(local),
+            phrase(domain),
+            phrase(&format!("40{domain}")),
+        ) {
+            (Some(local), Some(domain), Some(escaped)) if !dots_ignored => {
+                queries.push(format!("NEAR({local} {domain}, 3)"));
+                queries.push(format!("NEAR({local} {escaped}, 3)"));
+            }
+            (_, Some(domain), Some(escaped)) => {
+                queries.push(domain);
+                queries.push(escaped);
+            }
+            _ => {}
+        }
+    }
+    for (_, value) in &subject.identifiers {
+        if value.trim().chars().count() >= wasmdesk_identifiers::MIN_NAME_CHARS {
+            queries.extend(phrase(value));
+        }
+    }
+    queries
+}
+
+/// Tickets whose search text matches one of the queries.
+fn candidate_tickets(subject: &Subject) -> Result<Vec<i64>, String> {
+    let mut tickets = std::collections::BTreeSet::new();
+    for query in mention_queries(subject) {
+        let r = db::exec(
+            "SELECT rowid FROM tickets__search WHERE tickets__search MATCH ?1",
+            &[text(&query)],
+        )
+        .map_err(fail)?;
+        tickets.extend(r.rows.iter().filter_map(|row| match row.as_slice() {
+            [Value::Integer(id)] => Some(*id),
+            _ => None,
+        }));
+    }
+    Ok(tickets.into_iter().collect())
+}
+
+/// Messages (by anyone) on the given tickets that mention the subject.
+fn mentioning(person: &Person, tickets: &[i64]) -> Result<Vec<(i64, i64, String)>, String> {
+    let mut found = Vec::new();
+    for ticket in tickets {
+        let r = db::exec(
+            "SELECT id, ticket_id, body FROM tickets__messages WHERE ticket_id = ?1 ORDER BY id",
+            &[int(*ticket)],
+        )
+        .map_err(fail)?;
+        for row in &r.rows {
+            if let [
                 Value::Integer(id),
                 Value::Integer(ticket),
                 Value::Text(body),
-            ] => Some((*id, *ticket, body.clone())),
-            _ => None,
-        })
-        .collect())
+            ] = row.as_slice()
+                && person.mentioned_in(body)
+            {
+                found.push((*id, *ticket, body.clone()));
+            }
+        }
+    }
+    Ok(found)
 }
 
-fn count_mentions(email: &str) -> Result<u64, String> {
-    let subject = Subject {
-        email: email.into(),
-        identifiers: vec![],
-    };
-    let mut n = 0;
-    for (value, query) in mention_queries(&subject) {
-        n += mentioning(&query, &value)?.len() as u64;
+fn count_mentions(subject: &Subject) -> Result<u64, String> {
+    let tickets = candidate_tickets(subject)?;
+    Ok(mentioning(&person(subject), &tickets)?.len() as u64)
+}
+
+/// What others wrote about the subject, for their export: where and when,
+/// by whom (a role, never a name), and which of the subject's identifiers
+/// it holds; not the text, which is the writer's and may name others
+/// (Art. 15(4)).
+fn mentions(subject: &Subject, own: &[i64]) -> Result<Vec<ExportItem>, String> {
+    let person = person(subject);
+    let tickets = candidate_tickets(subject)?;
+    let mut items = Vec::new();
+    for (id, ticket, body) in mentioning(&person, &tickets)? {
+        let r = db::exec(
+            "SELECT m.author, m.internal, m.customer_id, m.created_at, t.customer_id
+             FROM tickets__messages m JOIN tickets__tickets t ON t.id = m.ticket_id WHERE m.id = ?1",
+            &[int(id)],
+        )
+        .map_err(fail)?;
+        let Some(row) = r.rows.first() else { continue };
+        let author = match &row[2] {
+            Value::Integer(a) => Some(*a),
+            _ => None,
+        };
+        if author.is_some_and(|a| own.contains(&a)) {
+            // Their own message: exported whole with their tickets.
+            continue;
+        }
+        let by = match (&row[0], &row[1]) {
+            (_, Value::Integer(1)) => "Support team (internal note)",
+            (Value::Text(a), _) if a == "agent" => "Support team",
+            _ => "Another customer",
+        };
+        let which = which_identifiers(subject, &body);
+        let on_own_ticket = matches!(&row[4], Value::Integer(t) if own.contains(t));
+        items.push(item(
+            "mentions",
+            "Mentions of you in messages by others",
+            id.to_string(),
+            vec![
+                (
+                    "Ticket",
+                    if on_own_ticket {
+                        ticket.to_string()
+                    } else {
+                        format!("{ticket} (someone else's)")
+                    },
+                ),
+                ("Written by", by.into()),
+                ("Date (ms)", show(&db::json(&row[3]))),
+                ("Mentions", which.join(", ")),
+                (
+                    "Message",
+                    "[written by someone else: not part of your data]".into(),
+                ),
+            ],
+        ));
     }
-    Ok(n)
+    Ok(items)
+}
+
+/// Which of the subject's identifiers `text` holds, by kind.
+fn which_identifiers(subject: &Subject, text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if Person::new(Some(&subject.email), []).mentioned_in(text) {
+        found.push("your e-mail address".to_string());
+    }
+    for (kind, value) in &subject.identifiers {
+        if Person::new(None, [value.as_str()]).mentioned_in(text) {
+            found.push(format!("your {kind}"));
+        }
+    }
+    found
 }
 
 fn anonymise_mentions(subject: &Subject) -> Result<u64, String> {
+    let person = person(subject);
+    let tickets = candidate_tickets(subject)?;
     let mut changed = 0;
-    for (value, query) in mention_queries(subject) {
-        for (id, ticket, body) in mentioning(&query, &value)? {
-            let mut anonymised = body.clone();
-            for form in forms_of(subject) {
-                anonymised = replace_case_insensitive(&anonymised, &form, ERASED);
-            }
-            if anonymised == body {
-                continue;
-            }
-            db::exec(
-                "UPDATE tickets__messages SET body = ?2 WHERE id = ?1",
-                &[int(id), text(&anonymised)],
-            )
-            .map_err(fail)?;
-            reindex(ticket)?;
-            changed += 1;
-        }
+    for (id, _, body) in mentioning(&person, &tickets)? {
+        db::exec(
+            "UPDATE tickets__messages SET body = ?2 WHERE id = ?1",
+            &[int(id), text(&person.redact(&body, ERASED))],
+        )
+        .map_err(fail)?;
+        changed += 1;
     }
-    changed += anonymise_other_mentions(subject)?;
+    changed += anonymise_other_mentions(subject, &person, &tickets)?;
+    for ticket in &tickets {
+        reindex(*ticket)?;
+    }
     Ok(changed)
 }
 
@@ -537,110 +695,143 @@ fn reindex(ticket: i64) -> Result<(), String> {
     Ok(())
 }
 
-/// `haystack` with every occurrence of `needle` replaced, comparing ASCII
-/// letters without regard to case (as SQLite's `lower()` does) and every
-/// other character exactly. Safe for any text: a Turkish `İ` next to the
-/// address does not shift it.
-fn replace_case_insensitive(haystack: &str, needle: &str, with: &str) -> String {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    if n.is_empty() || n.len() > h.len() {
-        return haystack.to_string();
+/// Lower-case pieces of text that every stored spelling of the subject
+/// contains at least one of, for SQLite's `instr(lower(..))` to narrow
+/// attachments and tags down before [`person`] decides: the address's
+/// domain, and each identifier word as given and without accents.
+fn anchors(subject: &Subject) -> Vec<String> {
+    let mut anchors = Vec::new();
+    if let Some((_, domain)) = subject.email.to_lowercase().rsplit_once('@') {
+        anchors.push(domain.to_string());
     }
-    let mut out = String::with_capacity(haystack.len());
-    let mut last = 0;
-    let mut at = 0;
-    while at + n.len() <= h.len() {
-        if h[at..at + n.len()].eq_ignore_ascii_case(n)
-            && haystack.is_char_boundary(at)
-            && haystack.is_char_boundary(at + n.len())
-        {
-            out.push_str(&haystack[last..at]);
-            out.push_str(with);
-            at += n.len();
-            last = at;
-        } else {
-            at += 1;
-        }
-    }
-    out.push_str(&haystack[last..]);
-    out
-}
-
-/// Every form in which the subject appears in text: the address (also
-/// percent-encoded, as in a link) and each identifier of 3 or more
-/// characters.
-fn forms_of(subject: &Subject) -> Vec<String> {
-    let email = subject.email.to_lowercase();
-    let mut forms = vec![email.clone(), email.replace('@', "%40")];
     for (_, value) in &subject.identifiers {
-        let value = value.trim();
-        if value.chars().count() < 3 {
-            continue;
-        }
-        forms.push(value.to_string());
-        // Matching folds ASCII letters only: other letters (`Zoë Ünal`) are
-        // also tried in their lower and upper case.
-        if !value.is_ascii() {
-            for variant in [value.to_lowercase(), value.to_uppercase()] {
-                if !forms.contains(&variant) {
-                    forms.push(variant);
+        for word in value.split(|c: char| !c.is_alphanumeric()) {
+            if word.chars().count() < wasmdesk_identifiers::MIN_NAME_CHARS {
+                continue;
+            }
+            for form in [
+                word.to_lowercase(),
+                word.to_uppercase().to_ascii_lowercase(),
+                wasmdesk_identifiers::fold(word).text,
+            ] {
+                if !anchors.contains(&form) {
+                    anchors.push(form);
                 }
             }
         }
     }
-    forms
+    anchors
+}
+
+/// Attachments per page while looking for ones that name the subject.
+const ATTACHMENT_PAGE: i64 = 16;
+
+/// Delete every attachment whose name or bytes hold the subject, by the
+/// same rule as the host's proof ([`ByteSearch`]: also inside base64 or
+/// quoted-printable). SQLite narrows them down first: an attachment must
+/// contain an [anchor](anchors), or be encoded (`base64`,
+/// `quoted-printable`), to be read.
+fn erase_attachments_naming(subject: &Subject, person: &Person) -> Result<u64, String> {
+    let mut anchors = anchors(subject);
+    anchors.extend(["base64".to_string(), "quoted-printable".to_string()]);
+    let mut params = vec![int(0)];
+    let mut tests = Vec::new();
+    for anchor in &anchors {
+        params.push(text(anchor));
+        let n = params.len();
+        tests.push(format!(
+            "instr(lower(name), ?{n}) > 0 OR instr(lower(CAST(content AS TEXT)), ?{n}) > 0"
+        ));
+    }
+    let sql = format!(
+        "SELECT id, name, content FROM tickets__attachments WHERE id > ?1 AND ({}) ORDER BY id LIMIT {ATTACHMENT_PAGE}",
+        tests.join(" OR ")
+    );
+    let mut search = ByteSearch::new(person);
+    let mut removed = 0;
+    loop {
+        let r = db::exec(&sql, &params).map_err(fail)?;
+        let mut last = None;
+        for row in &r.rows {
+            if let [Value::Integer(id), Value::Text(name), content] = row.as_slice() {
+                last = Some(*id);
+                let bytes: &[u8] = match content {
+                    Value::Blob(b) => b,
+                    Value::Text(t) => t.as_bytes(),
+                    _ => &[],
+                };
+                if person.mentioned_in(name) || search.count(bytes) > 0 {
+                    removed += db::exec(
+                        "DELETE FROM tickets__attachments WHERE id = ?1",
+                        &[int(*id)],
+                    )
+                    .map_err(fail)?
+                    .rows_changed;
+                }
+            }
+        }
+        match last {
+            Some(id) if r.rows.len() as i64 == ATTACHMENT_PAGE => params[0] = int(id),
+            _ => return Ok(removed),
+        }
+    }
 }
 
 /// Mentions outside message bodies: ticket titles, attachments (their name
 /// or their text), and tags (also a tag made from a word of the name).
 /// Returns how many changed.
-fn anonymise_other_mentions(subject: &Subject) -> Result<u64, String> {
+fn anonymise_other_mentions(
+    subject: &Subject,
+    person: &Person,
+    tickets: &[i64],
+) -> Result<u64, String> {
     let mut changed = 0;
-    for form in forms_of(subject) {
-        let titles = db::exec(
-            "SELECT id, subject FROM tickets__tickets WHERE instr(lower(subject), lower(?1)) > 0",
-            &[text(&form)],
+    for ticket in tickets {
+        let r = db::exec(
+            "SELECT subject FROM tickets__tickets WHERE id = ?1",
+            &[int(*ticket)],
         )
         .map_err(fail)?;
-        for row in &titles.rows {
-            if let [Value::Integer(id), Value::Text(title)] = row.as_slice() {
-                let cleaned = replace_case_insensitive(title, &form, ERASED);
-                if &cleaned != title {
-                    db::exec(
-                        "UPDATE tickets__tickets SET subject = ?2 WHERE id = ?1",
-                        &[int(*id), text(&cleaned)],
-                    )
-                    .map_err(fail)?;
-                    reindex(*id)?;
-                    changed += 1;
-                }
-            }
+        if let Some([Value::Text(title)]) = r.rows.first().map(Vec::as_slice)
+            && person.mentioned_in(title)
+        {
+            db::exec(
+                "UPDATE tickets__tickets SET subject = ?2 WHERE id = ?1",
+                &[int(*ticket), text(&person.redact(title, ERASED))],
+            )
+            .map_err(fail)?;
+            changed += 1;
         }
-        // An attachment that names the subject is theirs as much as its
-        // sender's: it goes (a vCard, a scan of a letter).
-        changed += db::exec(
-            "DELETE FROM tickets__attachments WHERE instr(lower(name), lower(?1)) > 0
-             OR instr(lower(CAST(content AS TEXT)), lower(?1)) > 0",
-            &[text(&form)],
-        )
-        .map_err(fail)?
-        .rows_changed;
-        changed += db::exec(
-            "DELETE FROM tickets__tags WHERE instr(lower(tag), lower(?1)) > 0",
-            &[text(&form)],
-        )
-        .map_err(fail)?
-        .rows_changed;
     }
-    for (_, value) in &subject.identifiers {
-        for word in value.split(|c: char| !c.is_alphanumeric()) {
-            if word.chars().count() >= 4 {
-                changed += db::exec(
-                    "DELETE FROM tickets__tags WHERE instr(lower(tag), lower(?1)) > 0",
-                    &[text(word)],
-                )
-                .map_err(fail)?
-                .rows_changed;
+    // An attachment that names the subject is theirs as much as its
+    // sender's: it goes (a vCard, a scan of a letter). A tag made from a
+    // word of their name goes too.
+    let words: Vec<String> = subject
+        .identifiers
+        .iter()
+        .flat_map(|(_, v)| {
+            v.split(|c: char| !c.is_alphanumeric())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| w.chars().count() >= 4)
+        .map(|w| wasmdesk_identifiers::fold(&w).text)
+        .collect();
+    changed += erase_attachments_naming(subject, person)?;
+    for anchor in anchors(subject) {
+        let r = db::exec(
+            "SELECT DISTINCT tag FROM tickets__tags WHERE instr(lower(tag), ?1) > 0",
+            &[text(&anchor)],
+        )
+        .map_err(fail)?;
+        for row in &r.rows {
+            if let [Value::Text(tag)] = row.as_slice() {
+                let folded = wasmdesk_identifiers::fold(tag).text;
+                if person.mentioned_in(tag) || words.iter().any(|w| folded.contains(w.as_str())) {
+                    changed += db::exec("DELETE FROM tickets__tags WHERE tag = ?1", &[text(tag)])
+                        .map_err(fail)?
+                        .rows_changed;
+                }
             }
         }
     }

@@ -1,0 +1,556 @@
+//! Finding a person in raw bytes (database pages, the WAL, exports, logs,
+//! a value of any column), whatever encoding hides them: the proof's
+//! search. The bytes are read as a stream, once, through two paths:
+//!
+//! - **as text**: quoted-printable soft line breaks removed, `%XX` and
+//!   `=XX` escapes that spell part of an identifier decoded, then searched with the rules of
+//!   [this crate](crate) (addresses in every spelling of the same
+//!   mailbox, with any byte around them, as in a database page; names
+//!   case-folded by Unicode rules, without accents);
+//! - **as base64**: every run of 16 or more base64 characters (line breaks
+//!   inside it allowed, a blank line ends it) is decoded at each of its four
+//!   alignments and the result searched as text. A MIME attachment, a data
+//!   URL or a JSON string holding a file is read this way.
+//!
+//! A match is counted once, by where it ends, also across two reads.
+
+use crate::{LOOKAHEAD, Person, fold_char};
+
+/// How much folded text is gathered before it is searched.
+const WINDOW: usize = 1 << 20;
+
+/// Base64 characters a run needs before it is decoded: shorter runs are
+/// words.
+const MIN_BASE64_RUN: usize = 16;
+
+/// Counts the appearances of one person in a stream of raw bytes.
+pub struct ByteSearch<'p> {
+    person: &'p Person,
+    text: TextPath,
+    base64: Base64Path,
+    count: u64,
+}
+
+impl<'p> ByteSearch<'p> {
+    pub fn new(person: &'p Person) -> ByteSearch<'p> {
+        ByteSearch {
+            person,
+            text: TextPath::default(),
+            base64: Base64Path::default(),
+            count: 0,
+        }
+    }
+
+    /// Read the next bytes of the stream.
+    pub fn feed(&mut self, raw: &[u8]) {
+        if self.person.is_empty() {
+            return;
+        }
+        self.count += self.text.feed(self.person, raw);
+        self.count += self.base64.feed(self.person, raw);
+    }
+
+    /// End the stream: how often the person appeared in it. The search is
+    /// then ready for another stream.
+    pub fn finish(&mut self) -> u64 {
+        let count = self.count + self.text.finish(self.person) + self.base64.finish(self.person);
+        self.count = 0;
+        count
+    }
+
+    /// How often the person appears in `bytes` alone.
+    pub fn count(&mut self, bytes: &[u8]) -> u64 {
+        self.feed(bytes);
+        self.finish()
+    }
+}
+
+/// Decoded bytes searched as text, for addresses and for names.
+#[derive(Default)]
+struct TextPath {
+    unescape: Unescape,
+    decoded: Vec<u8>,
+    /// An incomplete UTF-8 sequence at the end of the last bytes.
+    utf8_carry: Vec<u8>,
+    addresses: Window,
+    names: Window,
+}
+
+impl TextPath {
+    fn feed(&mut self, person: &Person, raw: &[u8]) -> u64 {
+        self.decoded.clear();
+        self.unescape.feed(raw, &mut self.decoded);
+        self.search(person, false)
+    }
+
+    fn finish(&mut self, person: &Person) -> u64 {
+        self.decoded.clear();
+        self.unescape.finish(&mut self.decoded);
+        let count = self.search(person, true);
+        self.utf8_carry.clear();
+        count
+    }
+
+    fn search(&mut self, person: &Person, last: bool) -> u64 {
+        let mut count = 0;
+        if person.address_reach() > 0 {
+            let start = self.addresses.buf.len();
+            self.addresses.buf.extend_from_slice(&self.decoded);
+            self.addresses.buf[start..].make_ascii_lowercase();
+            count += self.addresses.search(last, person.address_reach(), |b| {
+                person.find_addresses_in_bytes(b)
+            });
+        }
+        if person.name_reach() > 0 {
+            self.fold_names();
+            if last {
+                // What never became a character is not text.
+                self.utf8_carry.clear();
+            }
+            count += self
+                .names
+                .search(last, person.name_reach() + LOOKAHEAD, |b| {
+                    let text = std::str::from_utf8(b).expect("folded text is UTF-8");
+                    person.find_names(text).collect()
+                });
+        }
+        count
+    }
+
+    /// Append the decoded bytes, as folded text, to the names' window;
+    /// bytes that are not UTF-8 become U+FFFD, which no name contains.
+    fn fold_names(&mut self) {
+        let mut bytes = std::mem::take(&mut self.utf8_carry);
+        bytes.extend_from_slice(&self.decoded);
+        let mut folded = String::with_capacity(bytes.len());
+        // The window's last byte decides whether a space is absorbed.
+        if self.names.buf.last() == Some(&b' ') {
+            folded.push(' ');
+        }
+        let absorbed = folded.len();
+        let mut rest = &bytes[..];
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(text) => {
+                    text.chars().for_each(|c| fold_char(c, &mut folded));
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    let valid = std::str::from_utf8(valid).expect("checked");
+                    valid.chars().for_each(|c| fold_char(c, &mut folded));
+                    match e.error_len() {
+                        Some(len) => {
+                            folded.push('\u{fffd}');
+                            rest = &after[len..];
+                        }
+                        None => {
+                            self.utf8_carry = after.to_vec();
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.names
+            .buf
+            .extend_from_slice(&folded.as_bytes()[absorbed..]);
+    }
+}
+
+/// Folded bytes waiting to be searched, with the tail of what was already
+/// searched (a match may begin there).
+#[derive(Default)]
+struct Window {
+    buf: Vec<u8>,
+    /// Matches ending at or before this offset were counted.
+    counted_to: usize,
+}
+
+impl Window {
+    fn search(
+        &mut self,
+        last: bool,
+        reach: usize,
+        find: impl Fn(&[u8]) -> Vec<std::ops::Range<usize>>,
+    ) -> u64 {
+        if !last && self.buf.len() < WINDOW {
+            return 0;
+        }
+        let limit = if last {
+            self.buf.len()
+        } else {
+            self.buf.len().saturating_sub(LOOKAHEAD)
+        };
+        let counted_to = self.counted_to;
+        let count = find(&self.buf)
+            .into_iter()
+            .filter(|r| r.end > counted_to && r.end <= limit)
+            .count() as u64;
+        if last {
+            self.buf.clear();
+            self.counted_to = 0;
+            return count;
+        }
+        // Keep what a later match may begin in, cut at a character start.
+        let mut drop = limit.saturating_sub(reach);
+        while drop > 0 && (self.buf[drop] & 0xC0) == 0x80 {
+            drop -= 1;
+        }
+        self.buf.drain(..drop);
+        self.counted_to = limit - drop;
+        count
+    }
+}
+
+/// Quoted-printable soft line breaks removed; `%XX` and `=XX` escapes
+/// decoded where they spell part of an identifier: `@`, `+`, `.`, `-`,
+/// `_`, a space, or a whole UTF-8 character (`=C3=AB` is `ë`). Any other
+/// escape is left as it is, so `?u=ada%40example.com` keeps its `ada`.
+#[derive(Default)]
+struct Unescape {
+    /// The start of an escape or soft break cut off by the end of a read.
+    pending: Vec<u8>,
+}
+
+/// The most bytes an escape needs to be judged: a four-byte character.
+const ESCAPE_REACH: usize = 12;
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The byte that `bytes` (an escape character and two hex digits) spells.
+fn escaped(bytes: &[u8], escape: u8) -> Option<u8> {
+    match bytes {
+        [e, h, l, ..] if *e == escape => Some(hex(*h)? << 4 | hex(*l)?),
+        _ => None,
+    }
+}
+
+/// What the escape at the start of `bytes` decodes to, and its length.
+fn decode_escape(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let escape = bytes[0];
+    let first = escaped(bytes, escape)?;
+    if b"@+.-_ ".contains(&first) {
+        return Some((vec![first], 3));
+    }
+    let width = match first {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    let mut out = vec![first];
+    for k in 1..width {
+        let next = escaped(bytes.get(3 * k..)?, escape)?;
+        if !(0x80..=0xBF).contains(&next) {
+            return None;
+        }
+        out.push(next);
+    }
+    std::str::from_utf8(&out).ok()?;
+    Some((out, 3 * width))
+}
+
+impl Unescape {
+    fn feed(&mut self, raw: &[u8], out: &mut Vec<u8>) {
+        self.run(raw, out, false);
+    }
+
+    fn run(&mut self, raw: &[u8], out: &mut Vec<u8>, last: bool) {
+        let joined;
+        let bytes = if self.pending.is_empty() {
+            raw
+        } else {
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.extend_from_slice(raw);
+            joined = pending;
+            &joined[..]
+        };
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b != b'%' && b != b'=' {
+                // Copy the run up to the next escape in one go.
+                let next = memchr::memchr2(b'%', b'=', &bytes[i..]).map_or(bytes.len(), |n| i + n);
+                out.extend_from_slice(&bytes[i..next]);
+                i = next;
+                continue;
+            }
+            if !last && bytes.len() - i < ESCAPE_REACH {
+                // Maybe an escape whose end comes with the next read.
+                self.pending = bytes[i..].to_vec();
+                return;
+            }
+            let rest = &bytes[i..];
+            if b == b'=' && (rest[1..].starts_with(b"\r\n") || rest[1..].starts_with(b"\n")) {
+                // A quoted-printable soft line break.
+                i += if rest[1] == b'\r' { 3 } else { 2 };
+                continue;
+            }
+            match decode_escape(rest) {
+                Some((decoded, len)) => {
+                    out.extend_from_slice(&decoded);
+                    i += len;
+                }
+                None => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        let pending = std::mem::take(&mut self.pending);
+        self.run(&pending, out, true);
+    }
+}
+
+/// The value of a base64 character (standard or URL-safe alphabet).
+fn base64_value(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// Runs of base64 characters, decoded at each alignment and searched.
+#[derive(Default)]
+struct Base64Path {
+    /// Characters of the current run (values), while it is shorter than
+    /// [`MIN_BASE64_RUN`].
+    head: Vec<u8>,
+    /// Characters in the current run.
+    run: usize,
+    /// Line breaks since the run's last character.
+    breaks: u8,
+    decoders: [Decoder; 4],
+    texts: [TextPath; 4],
+    /// Decoded bytes of each alignment, not yet searched.
+    out: [Vec<u8>; 4],
+}
+
+/// One alignment's decoder: up to three pending characters.
+#[derive(Default, Clone, Copy)]
+struct Decoder {
+    acc: u32,
+    have: u8,
+}
+
+impl Decoder {
+    fn push(&mut self, value: u8, out: &mut Vec<u8>) {
+        self.acc = self.acc << 6 | u32::from(value);
+        self.have += 1;
+        if self.have == 4 {
+            out.extend_from_slice(&self.acc.to_be_bytes()[1..]);
+            self.acc = 0;
+            self.have = 0;
+        }
+    }
+
+    fn end(&mut self, out: &mut Vec<u8>) {
+        let bytes = (self.acc << (6 * (4 - u32::from(self.have)))).to_be_bytes();
+        match self.have {
+            2 => out.push(bytes[1]),
+            3 => out.extend_from_slice(&bytes[1..3]),
+            _ => {}
+        }
+        *self = Decoder::default();
+    }
+}
+
+impl Base64Path {
+    fn feed(&mut self, person: &Person, raw: &[u8]) -> u64 {
+        for &b in raw {
+            match base64_value(b) {
+                Some(value) => {
+                    if self.breaks >= 2 {
+                        self.end_run();
+                    }
+                    self.breaks = 0;
+                    self.char(value);
+                }
+                None if b == b'\n' => self.breaks = self.breaks.saturating_add(1),
+                None if b == b'\r' => {}
+                None => self.end_run(),
+            }
+        }
+        self.search(person, false)
+    }
+
+    fn char(&mut self, value: u8) {
+        self.run += 1;
+        if self.run < MIN_BASE64_RUN {
+            self.head.push(value);
+            return;
+        }
+        if self.run == MIN_BASE64_RUN {
+            let head = std::mem::take(&mut self.head);
+            for (i, &v) in head.iter().enumerate() {
+                self.decode(i, v);
+            }
+        }
+        self.decode(self.run - 1, value);
+    }
+
+    /// Feed the character at position `at` of the run to every alignment
+    /// that has begun by then.
+    fn decode(&mut self, at: usize, value: u8) {
+        for shift in 0..4.min(at + 1) {
+            self.decoders[shift].push(value, &mut self.out[shift]);
+        }
+    }
+
+    fn end_run(&mut self) {
+        if self.run >= MIN_BASE64_RUN {
+            for shift in 0..4 {
+                self.decoders[shift].end(&mut self.out[shift]);
+                // Runs are separate texts: nothing matches across two.
+                self.out[shift].push(0);
+            }
+        }
+        self.head.clear();
+        self.run = 0;
+        self.breaks = 0;
+        self.decoders = Default::default();
+    }
+
+    fn search(&mut self, person: &Person, last: bool) -> u64 {
+        let mut count = 0;
+        for shift in 0..4 {
+            if !self.out[shift].is_empty() {
+                count += self.texts[shift].feed(person, &self.out[shift]);
+                self.out[shift].clear();
+            }
+            if last {
+                count += self.texts[shift].finish(person);
+            }
+        }
+        count
+    }
+
+    fn finish(&mut self, person: &Person) -> u64 {
+        self.end_run();
+        self.search(person, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Standard base64 with padding, as a MIME encoder writes it.
+    fn encode_base64(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    fn zelda() -> Person {
+        Person::new(Some("zelda.quennell@example.org"), ["Zoë Ångström"])
+    }
+
+    fn count(bytes: &[u8]) -> u64 {
+        let person = zelda();
+        ByteSearch::new(&person).count(bytes)
+    }
+
+    /// Fed in pieces of every size from 1 byte: the same count.
+    fn count_in_pieces(bytes: &[u8]) -> Vec<u64> {
+        let person = zelda();
+        (1..=bytes.len().min(40))
+            .map(|size| {
+                let mut search = ByteSearch::new(&person);
+                bytes.chunks(size).for_each(|c| search.feed(c));
+                search.finish()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_encoding_of_the_address_and_the_name_is_found() {
+        let b64 = |s: &str| encode_base64(s.as_bytes());
+        let mime = {
+            // A vCard inside a MIME part, wrapped at 76 characters.
+            let card = format!(
+                "BEGIN:VCARD\r\nFN:ZOË ÅNGSTRÖM\r\nEMAIL:Zelda.Quennell+home@Example.org\r\nEND:VCARD\r\n{}",
+                "x".repeat(100)
+            );
+            let encoded = b64(&card);
+            let lines: Vec<&str> = encoded
+                .as_bytes()
+                .chunks(76)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            format!(
+                "Content-Transfer-Encoding: base64\r\n\r\n{}\r\n\r\n--b--",
+                lines.join("\r\n")
+            )
+        };
+        let cases: Vec<(String, u64)> = vec![
+            ("ZELDA.QUENNELL@EXAMPLE.ORG".into(), 1),
+            ("a?to=zelda.quennell%40example.org".into(), 1),
+            ("?u=zelda.quennell%40example.org".into(), 1),
+            ("?email=ZELDA.QUENNELL=40EXAMPLE.ORG".into(), 1),
+            ("Zo%C3%AB%20%C3%85ngstr%c3%b6m".into(), 1),
+            ("QP: zelda.quen=\r\nnell=40example.org".into(), 1),
+            ("Zo=C3=AB =C3=85ngstr=C3=B6m".into(), 1),
+            ("zoe\nangstrom".into(), 1),
+            (mime.clone(), 2),
+            (
+                format!("\"content\":\"{}\"", b64("xx Zelda.Quennell@example.org")),
+                1,
+            ),
+            (
+                format!("data:text/plain;base64,{}", b64("ab zoë ångström")),
+                1,
+            ),
+            // Bytes need not be text: a longer address is counted too.
+            ("xzelda.quennell@example.org".into(), 1),
+            (
+                "zelda.quennell@example.com zeldaquennell@example.org".into(),
+                0,
+            ),
+        ];
+        for (text, expected) in &cases {
+            assert_eq!(count(text.as_bytes()), *expected, "{text}");
+            for (size, got) in count_in_pieces(text.as_bytes()).into_iter().enumerate() {
+                assert_eq!(got, *expected, "pieces of {} bytes: {text}", size + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_match_across_the_window_is_counted_once() {
+        let mut bytes = vec![b'.'; WINDOW - 10];
+        bytes.extend_from_slice(b"Zelda.Quennell@Example.org and Zoe Angstrom");
+        bytes.extend(vec![b'.'; WINDOW]);
+        bytes.extend_from_slice(b"zelda.quennell@example.org");
+        assert_eq!(count(&bytes), 3);
+        let person = zelda();
+        let mut search = ByteSearch::new(&person);
+        bytes
+            .chunks(8 * 1024 * 1024 / 3)
+            .for_each(|c| search.feed(c));
+        assert_eq!(search.finish(), 3);
+    }
+}
