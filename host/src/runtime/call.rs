@@ -145,8 +145,9 @@ impl Runtime {
     }
 }
 
-/// After a call returned normally: a denial or a passed deadline still
-/// fails it, whatever the plugin made of the store's error.
+/// After a call returned normally: a denial, a passed deadline or a
+/// statement over the memory cap still fails it, whatever the plugin made
+/// of the store's error.
 pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
     let db = state.db.as_ref()?;
     if let Some(denial) = db.denial() {
@@ -159,6 +160,9 @@ pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
     }
     if db.busy() {
         return Some(busy(call));
+    }
+    if db.memory_exceeded() {
+        return Some(memory(call));
     }
     if db.deadline_hit() {
         return Some(deadline(call));
@@ -193,13 +197,19 @@ fn deadline(call: &Call<'_>) -> CallError {
     }
 }
 
+/// Over the memory cap: its wasm memories, or SQLite's memory for one of
+/// its statements on top of them.
+fn memory(call: &Call<'_>) -> CallError {
+    CallError::Memory {
+        plugin: call.plugin.to_string(),
+        operation: call.operation.to_string(),
+        mib: call.limits.memory_mib,
+    }
+}
+
 fn classify(call: &Call<'_>, error: wasmtime::Error, state: &HostState) -> CallError {
     if state.limiter.refused.is_some() {
-        return CallError::Memory {
-            plugin: call.plugin.to_string(),
-            operation: call.operation.to_string(),
-            mib: call.limits.memory_mib,
-        };
+        return memory(call);
     }
     // What the store saw comes first: the trap is often its consequence.
     if let Some(doom) = doomed(call, state) {

@@ -11,7 +11,12 @@ impl types::Host for HostState {}
 impl store::Host for HostState {
     fn execute(&mut self, sql: String, params: Vec<Value>) -> Result<QueryResult, StoreError> {
         match &mut self.db {
-            Some(db) => db.execute(&sql, &params),
+            Some(db) => {
+                // What SQLite allocates for the statement counts against
+                // the plugin's memory cap, beside its wasm memories.
+                db.set_memory_budget(self.limiter.available());
+                db.execute(&sql, &params)
+            }
             None => Err(StoreError::Sql(
                 "the store is not open here: the host reads the manifest without a database".into(),
             )),

@@ -70,6 +70,12 @@ impl MemoryLimiter {
             refused: None,
         }
     }
+
+    /// Bytes of the cap the call's memories leave: what SQLite may use for
+    /// one of its statements.
+    pub fn available(&self) -> usize {
+        self.max_bytes.saturating_sub(self.memory_bytes)
+    }
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {

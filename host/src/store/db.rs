@@ -28,18 +28,66 @@ pub const MAX_SQL_BYTES: i32 = 1024 * 1024;
 
 /// The most heap SQLite may use in this process: a statement that would
 /// need more (a pathological full-text query, a huge sort) fails with
-/// "out of memory" instead of taking the machine's memory. FTS5 parses a
-/// query without checking the deadline, so this bounds it too.
+/// "out of memory" instead of taking the machine's memory. A plugin's own
+/// statements get less: see [`HeapBudget`].
 pub const SQLITE_HEAP_LIMIT: i64 = 512 * 1024 * 1024;
 
 fn limit_sqlite_heap() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: a plain setter of a process-wide limit, callable at any time.
-        unsafe {
-            rusqlite::ffi::sqlite3_hard_heap_limit64(SQLITE_HEAP_LIMIT);
+    ONCE.call_once(|| set_heap_limit(SQLITE_HEAP_LIMIT));
+}
+
+/// Set SQLite's hard and soft heap limits to `bytes`. Both: lowering the
+/// hard limit lowers the soft one with it, and raising it does not raise
+/// the soft one back (a soft limit left low would keep the page cache
+/// from growing for every later statement).
+fn set_heap_limit(bytes: i64) {
+    // SAFETY: plain setters of process-wide limits, callable at any time.
+    unsafe {
+        rusqlite::ffi::sqlite3_hard_heap_limit64(bytes);
+        rusqlite::ffi::sqlite3_soft_heap_limit64(bytes);
+    }
+}
+
+/// While it lives, SQLite may allocate at most `bytes` more than it holds
+/// now (a plugin statement's share of the plugin's memory cap); dropping
+/// it brings back [`SQLITE_HEAP_LIMIT`]. The limit is process-wide: this
+/// is right because a process runs one plugin statement at a time and no
+/// other SQLite work meanwhile (the CLI and the bridge serve one call at a
+/// time, on one thread; the epoch and watchdog threads never allocate
+/// through SQLite).
+pub struct HeapBudget {
+    /// The budget is lower than what the process-wide limit leaves.
+    binding: bool,
+}
+
+impl HeapBudget {
+    pub fn new(bytes: usize) -> HeapBudget {
+        // SAFETY: reads a process-wide counter.
+        let used = unsafe { rusqlite::ffi::sqlite3_memory_used() };
+        let limit = used
+            .saturating_add(i64::try_from(bytes).unwrap_or(i64::MAX))
+            .max(1);
+        let binding = limit < SQLITE_HEAP_LIMIT;
+        if binding {
+            set_heap_limit(limit);
         }
-    });
+        HeapBudget { binding }
+    }
+
+    /// Whether an "out of memory" meanwhile was the budget's doing (and not
+    /// the process-wide limit's).
+    pub fn binding(&self) -> bool {
+        self.binding
+    }
+}
+
+impl Drop for HeapBudget {
+    fn drop(&mut self) {
+        if self.binding {
+            set_heap_limit(SQLITE_HEAP_LIMIT);
+        }
+    }
 }
 
 /// Open an existing site database (or create it, for `init`).

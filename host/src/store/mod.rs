@@ -8,6 +8,7 @@ pub mod namespace;
 pub mod plugin_db;
 pub mod policy;
 pub mod schema;
+pub mod watchdog;
 
 #[cfg(test)]
 mod fuzz;
@@ -41,6 +42,8 @@ pub enum StoreError {
     Audit(rusqlite::Error),
     #[error("cannot make the site's secret key: {0}")]
     Secret(String),
+    #[error("cannot start the thread that stops a plugin's SQL at its deadline: {0}")]
+    Watchdog(std::io::Error),
 }
 
 impl StoreError {

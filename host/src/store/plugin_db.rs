@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -11,6 +11,7 @@ use rusqlite::{Connection, ErrorCode, ToSql};
 
 use super::authorizer::SharedAuth;
 use super::policy::{Access, Denial, Policy};
+use super::watchdog::{Deadline, Watchdog};
 use super::{StoreError, db};
 use crate::runtime::bindings::store::QueryResult;
 use crate::runtime::bindings::types::{self as wit, Value};
@@ -41,10 +42,12 @@ pub type Grants = Vec<(String, Access)>;
 const MAX_REMEMBERED_STATEMENTS: usize = 1024;
 
 pub struct PluginDb {
+    /// Declared before the connection: its thread stops first.
+    _watchdog: Watchdog,
     conn: Connection,
     auth: SharedAuth,
     grants: Grants,
-    deadline: Arc<Mutex<Option<Instant>>>,
+    deadline: Arc<Deadline>,
     call: CallState,
     /// The tables each statement reads or writes, as the authorizer saw
     /// them when it was prepared: a statement reused from the cache is not
@@ -113,6 +116,12 @@ struct CallState {
     immediate: bool,
     /// Statements of the call that ran to the end.
     statements: u32,
+    /// How many bytes SQLite may add to its heap for each plugin statement:
+    /// what the plugin's memory cap leaves beside its wasm memories. `None`:
+    /// only the process-wide limit.
+    heap_budget: Option<usize>,
+    /// A plugin statement ran out of its heap budget.
+    memory_exceeded: bool,
     /// A write of a deferred transaction found the lock taken or its
     /// snapshot stale (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT).
     snapshot_conflict: bool,
@@ -136,6 +145,7 @@ impl CallState {
             || self.busy
             || self.disk_full
             || self.snapshot_conflict
+            || self.memory_exceeded
     }
 }
 
@@ -147,16 +157,14 @@ impl PluginDb {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let auth = SharedAuth::new(Policy::new(plugin, grants.iter().cloned()));
         auth.install(&mut conn)?;
-        let deadline: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+        let deadline = Arc::new(Deadline::default());
         let watch = Arc::clone(&deadline);
-        conn.progress_handler(
-            PROGRESS_STEPS,
-            Some(move || {
-                let deadline = *watch.lock().unwrap_or_else(|p| p.into_inner());
-                deadline.is_some_and(|d| Instant::now() >= d)
-            }),
-        )?;
+        conn.progress_handler(PROGRESS_STEPS, Some(move || watch.passed()))?;
+        // The backstop for work that never reaches the progress handler.
+        let watchdog =
+            Watchdog::start(&conn, Arc::clone(&deadline)).map_err(StoreError::Watchdog)?;
         Ok(PluginDb {
+            _watchdog: watchdog,
             conn,
             auth,
             grants,
@@ -215,6 +223,19 @@ impl PluginDb {
     /// first write: for a call run again after it lost its snapshot.
     pub fn set_immediate(&mut self, immediate: bool) {
         self.call.immediate = immediate;
+    }
+
+    /// How many bytes SQLite may add to its heap while the call's next
+    /// statements run (the plugin's memory cap less its wasm memories): an
+    /// "out of memory" under it fails the call as the plugin's.
+    pub fn set_memory_budget(&mut self, bytes: usize) {
+        self.call.heap_budget = Some(bytes);
+    }
+
+    /// Whether the call failed because a statement needed more memory than
+    /// its budget.
+    pub fn memory_exceeded(&self) -> bool {
+        self.call.memory_exceeded
     }
 
     /// Whether a write of the call failed because another process committed
@@ -374,6 +395,8 @@ impl PluginDb {
         let call = &self.call;
         let message = if call.disk_full {
             "the disk holding the site database is full; the call failed"
+        } else if call.memory_exceeded {
+            return Some(memory_error());
         } else if call.busy {
             "another process holds the site database's write lock; the call failed"
         } else if call.snapshot_conflict {
@@ -417,8 +440,9 @@ impl PluginDb {
                     | ErrorCode::CannotOpen
             )
         );
-        if self.call.deadline_hit || self.call.denial.is_some() {
-            // SQLite rolls back a write interrupted inside a transaction.
+        if self.call.deadline_hit || self.call.denial.is_some() || self.call.memory_exceeded {
+            // SQLite rolls back a write interrupted inside a transaction,
+            // and a transaction whose statement ran out of memory.
         } else if store_failed {
             self.call.fault = Some(
                 "the site database failed during the call and rolled its transaction back \
@@ -493,7 +517,7 @@ impl PluginDb {
             state.authorized = false;
             state.touched.clear();
         }
-        let prepared = self.conn.prepare_cached(sql).map(drop);
+        let prepared = self.under_budget(|db| db.conn.prepare_cached(sql).map(drop));
         let (denial, changes_schema, authorized, touched) = {
             let mut state = self.auth.lock();
             (
@@ -574,8 +598,8 @@ impl PluginDb {
 
     fn run(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult, wit::StoreError> {
         let cap = self.call.result_cap;
-        let outcome = (|| -> rusqlite::Result<Result<QueryResult, wit::StoreError>> {
-            let mut stmt = self.conn.prepare_cached(sql)?;
+        let outcome = self.under_budget(|db| {
+            let mut stmt = db.conn.prepare_cached(sql)?;
             let expected = stmt.parameter_count();
             if params.len() != expected {
                 return Ok(Err(wit::StoreError::InvalidParameter(format!(
@@ -609,10 +633,10 @@ impl PluginDb {
             Ok(Ok(QueryResult {
                 columns,
                 rows: rows_out,
-                rows_changed: self.conn.changes(),
-                last_insert_rowid: self.conn.last_insert_rowid(),
+                rows_changed: db.conn.changes(),
+                last_insert_rowid: db.conn.last_insert_rowid(),
             }))
-        })();
+        });
         match outcome {
             Ok(result) => result,
             Err(e) => Err(self.step_error(e)),
@@ -669,6 +693,7 @@ impl PluginDb {
                 self.call.deadline_hit = true;
                 deadline_error()
             }
+            Some(ErrorCode::OutOfMemory) if self.call.memory_exceeded => memory_error(),
             Some(ErrorCode::TooBig) => wit::StoreError::LimitExceeded(format!(
                 "{}: a string or blob is larger than the host allows",
                 sqlite_message(&error)
@@ -799,10 +824,7 @@ impl PluginDb {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
         let deadline = if self.sandbox_checks {
-            self.deadline
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
+            self.deadline.take()
         } else {
             None
         };
@@ -816,14 +838,40 @@ impl PluginDb {
     }
 
     fn set_deadline(&self, deadline: Option<Instant>) {
-        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+        self.deadline.set(deadline);
+    }
+
+    /// Leave the deadline to the watchdog alone, as for SQLite work that
+    /// never reaches the progress handler.
+    #[cfg(test)]
+    fn remove_progress_handler(&mut self) {
+        self.conn
+            .progress_handler(0, None::<fn() -> bool>)
+            .expect("the progress handler can be removed");
     }
 
     fn deadline_passed(&self) -> bool {
-        self.deadline
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some_and(|d| Instant::now() >= d)
+        self.deadline.passed()
+    }
+
+    /// Prepare or step a plugin statement with SQLite's heap limited to the
+    /// call's budget; an "out of memory" under it dooms the call. Never
+    /// around host statements: they run under the process-wide limit.
+    fn under_budget<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let budget = self.call.heap_budget.map(db::HeapBudget::new);
+        let result = f(self);
+        // Dropped here: the process-wide limit is back.
+        let binding = budget.is_some_and(|b| b.binding());
+        if binding
+            && let Err(e) = &result
+            && e.sqlite_error_code() == Some(ErrorCode::OutOfMemory)
+        {
+            self.call.memory_exceeded = true;
+        }
+        result
     }
 }
 
@@ -856,6 +904,14 @@ fn unowned_tables_sql() -> &'static str {
             host_tag()
         )
     })
+}
+
+fn memory_error() -> wit::StoreError {
+    wit::StoreError::LimitExceeded(
+        "out of memory: the statement needed more memory than the plugin's memory cap leaves \
+         it; the call failed"
+            .into(),
+    )
 }
 
 fn deadline_error() -> wit::StoreError {
@@ -935,6 +991,137 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         assert!(db.execute(SLOW, &[]).is_err());
         assert!(db.deadline_hit());
+    }
+
+    /// Counts to a billion: minutes, unless something stops it.
+    const ENDLESS: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                           WHERE x < 1000000000) SELECT count(*) FROM c";
+
+    /// Interrupts `db`'s statement after `after` unless dropped first: a
+    /// test without a working watchdog fails instead of hanging.
+    fn referee(db: &PluginDb, after: Duration) -> std::sync::mpsc::Sender<()> {
+        let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
+        let handle = db.conn.get_interrupt_handle();
+        std::thread::spawn(move || {
+            if cancelled.recv_timeout(after) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                handle.interrupt();
+            }
+        });
+        cancel
+    }
+
+    #[test]
+    fn the_watchdog_stops_sql_the_progress_handler_never_sees_but_not_the_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = db_in_call(dir.path(), Instant::now() + Duration::from_millis(100));
+        db.remove_progress_handler();
+        let referee = referee(&db, Duration::from_secs(10));
+        let started = Instant::now();
+        let result = db.execute(ENDLESS, &[]);
+        let took = started.elapsed();
+        assert!(
+            matches!(&result, Err(wit::StoreError::LimitExceeded(m)) if m.contains("deadline")),
+            "{result:?}"
+        );
+        assert!(db.deadline_hit());
+        assert!(
+            took < Duration::from_secs(2),
+            "stopped after {took:?}, not by the watchdog"
+        );
+        // The passed deadline stays set, so the watchdog keeps interrupting,
+        // but never a host statement (this one runs for many of its rounds).
+        let counted: i64 = db
+            .host(|c| {
+                c.query_row(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                     WHERE x < 2000000) SELECT count(*) FROM c",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap();
+        assert_eq!(counted, 2_000_000);
+        assert!(!db.finish_call(true).unwrap());
+        drop(referee);
+        // Dropping the connection stops and joins its watchdog.
+        let started = Instant::now();
+        drop(db);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    /// A plugin statement that builds a 20 MB string in SQLite's heap
+    /// (10 000 hex strings of 2 000 characters and 9 999 commas).
+    const HUNGRY: &str = "SELECT length(group_concat(hex(randomblob(1000)))) FROM \
+                          (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                          WHERE x < 10000) SELECT x FROM c)";
+
+    const MIB: usize = 1024 * 1024;
+
+    #[test]
+    fn sqlite_memory_over_the_plugins_budget_fails_the_call_and_the_next_call_works() {
+        // SQLite's heap limit is process-wide and the other tests of this
+        // binary run on threads beside this one: run it in a process alone.
+        let name = "store::plugin_db::tests::heap_budget_alone";
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--ignored", "--test-threads=1"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    #[ignore = "run in a process of its own by \
+                sqlite_memory_over_the_plugins_budget_fails_the_call_and_the_next_call_works"]
+    fn heap_budget_alone() {
+        let limits = || unsafe {
+            (
+                rusqlite::ffi::sqlite3_hard_heap_limit64(-1),
+                rusqlite::ffi::sqlite3_soft_heap_limit64(-1),
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = db_in_call(dir.path(), Instant::now() + Duration::from_secs(60));
+        db.set_memory_budget(16 * MIB);
+        db.execute("CREATE TABLE probe__t (a)", &[]).unwrap();
+        let result = db.execute(HUNGRY, &[]);
+        assert!(
+            matches!(&result, Err(wit::StoreError::LimitExceeded(m)) if m.contains("out of memory")),
+            "{result:?}"
+        );
+        assert!(db.memory_exceeded());
+        assert!(!db.deadline_hit() && db.fault().is_none() && db.denial().is_none());
+        // The host's statements run under the process-wide limit again.
+        assert_eq!(limits(), (db::SQLITE_HEAP_LIMIT, db::SQLITE_HEAP_LIMIT));
+        // No further statement runs, and nothing commits.
+        assert!(db.execute("INSERT INTO probe__t VALUES (1)", &[]).is_err());
+        assert!(!db.finish_call(true).unwrap());
+        // The next call works; with room, the same statement runs.
+        db.begin_call(
+            vec![],
+            Instant::now() + Duration::from_secs(60),
+            1 << 20,
+            CallAccess::ReadWrite,
+        )
+        .unwrap();
+        db.set_memory_budget(64 * MIB);
+        db.execute("CREATE TABLE probe__t (a)", &[]).unwrap();
+        let result = db.execute(HUNGRY, &[]).unwrap();
+        assert!(
+            matches!(result.rows.as_slice(), [row] if matches!(row.as_slice(), [Value::Integer(20_009_999)])),
+            "{:?}",
+            result.rows
+        );
+        assert!(db.finish_call(true).unwrap());
+        assert_eq!(limits(), (db::SQLITE_HEAP_LIMIT, db::SQLITE_HEAP_LIMIT));
+        let ok: String = db
+            .host(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(ok, "ok");
     }
 
     #[test]

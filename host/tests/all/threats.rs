@@ -513,3 +513,39 @@ fn the_deadline_cannot_cut_the_namespace_check_after_a_rename() {
         .ok();
     assert_unharmed(&site, &before);
 }
+
+#[test]
+fn sqlite_memory_counts_against_the_plugins_memory_cap() {
+    // A 20 MB string built in SQLite's heap, not in the plugin's memory.
+    const HUNGRY: &str = "SELECT length(group_concat(hex(randomblob(1000)))) FROM \
+                          (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                          WHERE x < 10000) SELECT x FROM c)";
+    let site = site();
+    let before = schema(&site);
+    site.run(&["plugin", "limits", "probe", "--memory-mib", "16"])
+        .ok();
+    // A write first; the plugin swallows the statement's error.
+    let run = batch(
+        &site,
+        &["INSERT INTO probe__items (v) VALUES ('kept?')", HUNGRY],
+        "ok",
+    );
+    assert_eq!(run.code, 6, "{run:?}");
+    let error = run.error();
+    assert_eq!(error["code"], "plugin_fault");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("plugin \"probe\" exceeded its memory cap of 16 MiB")
+            && message.contains("wasmdesk plugin limits probe --memory-mib N"),
+        "{message}"
+    );
+    assert_eq!(site.count("probe__items"), 0, "the call was rolled back");
+    let entries = probe_calls(&site, "batch");
+    assert_eq!(entries.len(), 1, "one audit entry");
+    assert_eq!(entries[0]["outcome"], "plugin_fault");
+    assert_unharmed(&site, &before);
+    // Under the default cap of 64 MiB the same statement runs.
+    site.run(&["plugin", "limits", "probe", "--reset"]).ok();
+    let out = site.probe(HUNGRY).ok().json();
+    assert_eq!(out["rows"][0][0], 20_009_999);
+}
