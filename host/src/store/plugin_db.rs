@@ -688,6 +688,14 @@ impl PluginDb {
         if let Some(denial) = denial {
             return self.deny(denial);
         }
+        // Past the deadline, any failure is the deadline's: the watchdog's
+        // interrupt may land inside SQLite's own nested work (the schema
+        // re-parse of an ALTER TABLE RENAME), which reports it as a plain
+        // error ("error in table X: interrupted").
+        if self.deadline_passed() {
+            self.call.deadline_hit = true;
+            return deadline_error();
+        }
         match error.sqlite_error_code() {
             Some(ErrorCode::OperationInterrupted) => {
                 self.call.deadline_hit = true;

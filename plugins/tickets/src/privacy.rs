@@ -560,20 +560,25 @@ fn candidate_tickets(subject: &Subject) -> Result<Vec<i64>, String> {
 }
 
 /// Messages (by anyone) on the given tickets that mention the subject.
+/// Each body is read on its own: a ticket may hold many long messages.
 fn mentioning(person: &Person, tickets: &[i64]) -> Result<Vec<(i64, i64, String)>, String> {
     let mut found = Vec::new();
     for ticket in tickets {
-        let r = db::exec(
-            "SELECT id, ticket_id, body FROM tickets__messages WHERE ticket_id = ?1 ORDER BY id",
+        let ids = db::exec(
+            "SELECT id FROM tickets__messages WHERE ticket_id = ?1 ORDER BY id",
             &[int(*ticket)],
         )
         .map_err(fail)?;
-        for row in &r.rows {
-            if let [
-                Value::Integer(id),
-                Value::Integer(ticket),
-                Value::Text(body),
-            ] = row.as_slice()
+        for row in &ids.rows {
+            let [Value::Integer(id)] = row.as_slice() else {
+                continue;
+            };
+            let r = db::exec(
+                "SELECT body FROM tickets__messages WHERE id = ?1",
+                &[int(*id)],
+            )
+            .map_err(fail)?;
+            if let Some([Value::Text(body)]) = r.rows.first().map(Vec::as_slice)
                 && person.mentioned_in(body)
             {
                 found.push((*id, *ticket, body.clone()));
@@ -724,7 +729,11 @@ fn anchors(subject: &Subject) -> Vec<String> {
 }
 
 /// Attachments per page while looking for ones that name the subject.
-const ATTACHMENT_PAGE: i64 = 16;
+const ATTACHMENT_PAGE: i64 = 64;
+
+/// Bytes of an attachment read at a time: an attachment may be larger than
+/// one result may carry into the plugin.
+const ATTACHMENT_SLICE: i64 = 4 * 1024 * 1024;
 
 /// Delete every attachment whose name or bytes hold the subject, by the
 /// same rule as the host's proof ([`ByteSearch`]: also inside base64 or
@@ -744,35 +753,48 @@ fn erase_attachments_naming(subject: &Subject, person: &Person) -> Result<u64, S
         ));
     }
     let sql = format!(
-        "SELECT id, name, content FROM tickets__attachments WHERE id > ?1 AND ({}) ORDER BY id LIMIT {ATTACHMENT_PAGE}",
+        "SELECT id, name, length(content) FROM tickets__attachments WHERE id > ?1 AND ({})
+         ORDER BY id LIMIT {ATTACHMENT_PAGE}",
         tests.join(" OR ")
     );
     let mut search = ByteSearch::new(person);
     let mut removed = 0;
     loop {
-        let r = db::exec(&sql, &params).map_err(fail)?;
-        let mut last = None;
-        for row in &r.rows {
-            if let [Value::Integer(id), Value::Text(name), content] = row.as_slice() {
-                last = Some(*id);
-                let bytes: &[u8] = match content {
-                    Value::Blob(b) => b,
-                    Value::Text(t) => t.as_bytes(),
-                    _ => &[],
-                };
-                if person.mentioned_in(name) || search.count(bytes) > 0 {
-                    removed += db::exec(
-                        "DELETE FROM tickets__attachments WHERE id = ?1",
-                        &[int(*id)],
-                    )
-                    .map_err(fail)?
-                    .rows_changed;
+        let page = db::exec(&sql, &params).map_err(fail)?;
+        for row in &page.rows {
+            let [Value::Integer(id), Value::Text(name), length] = row.as_slice() else {
+                continue;
+            };
+            params[0] = int(*id);
+            let length = match length {
+                Value::Integer(n) => *n,
+                _ => 0,
+            };
+            let mut offset = 1;
+            while offset <= length {
+                let slice = db::exec(
+                    "SELECT substr(content, ?2, ?3) FROM tickets__attachments WHERE id = ?1",
+                    &[int(*id), int(offset), int(ATTACHMENT_SLICE)],
+                )
+                .map_err(fail)?;
+                match slice.rows.first().map(Vec::as_slice) {
+                    Some([Value::Blob(b)]) => search.feed(b),
+                    Some([Value::Text(t)]) => search.feed(t.as_bytes()),
+                    _ => {}
                 }
+                offset += ATTACHMENT_SLICE;
+            }
+            if search.finish() > 0 || person.mentioned_in(name) {
+                removed += db::exec(
+                    "DELETE FROM tickets__attachments WHERE id = ?1",
+                    &[int(*id)],
+                )
+                .map_err(fail)?
+                .rows_changed;
             }
         }
-        match last {
-            Some(id) if r.rows.len() as i64 == ATTACHMENT_PAGE => params[0] = int(id),
-            _ => return Ok(removed),
+        if (page.rows.len() as i64) < ATTACHMENT_PAGE {
+            return Ok(removed);
         }
     }
 }
