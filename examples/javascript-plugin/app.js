@@ -39,6 +39,54 @@ function notesOf(email) {
 
 const badRequest = (message) => ({ tag: "bad-request", val: message });
 
+// A failed store call throws an error whose `payload` is the store error
+// (`{ tag: "sql", val: "no such table: ..." }`). An export must fail with
+// text (a command: with a command error): an error of another type makes
+// the component crash. Wrap every export with one of these two, and every
+// failure becomes an error the host reports with its text.
+const STORE_ERRORS = new Set(["access-denied", "sql", "limit-exceeded", "invalid-parameter"]);
+
+function storeError(error) {
+  const payload = error && error.payload;
+  return payload && STORE_ERRORS.has(payload.tag) ? payload : undefined;
+}
+
+function describe(error) {
+  const store = storeError(error);
+  if (store) {
+    const detail = typeof store.val === "string" ? store.val : store.val.message;
+    return `${store.tag}: ${detail}`;
+  }
+  return typeof error === "string" ? error : String((error && error.message) || error);
+}
+
+// For an export whose error is text (setup, hooks, filters, privacy).
+function textErrors(method) {
+  return function (...args) {
+    try {
+      return method.apply(this, args);
+    } catch (error) {
+      throw describe(error);
+    }
+  };
+}
+
+// For `commands.run`: a store error becomes a `store` command error (a
+// denial is reported as `capability_denied`), anything else that is not a
+// command error becomes `failed`.
+function commandErrors(method) {
+  return function (...args) {
+    try {
+      return method.apply(this, args);
+    } catch (error) {
+      const store = storeError(error);
+      if (store) throw { tag: "store", val: store };
+      if (error && typeof error.tag === "string" && "val" in error) throw error;
+      throw { tag: "failed", val: describe(error) };
+    }
+  };
+}
+
 export const manifest = {
   get() {
     const command = (name, description) => ({
@@ -74,18 +122,18 @@ export const manifest = {
 };
 
 export const lifecycle = {
-  setup(_previousVersion) {
+  setup: textErrors(function (_previousVersion) {
     execute(
       `CREATE TABLE IF NOT EXISTS ${NOTES} (id INTEGER PRIMARY KEY, email TEXT NOT NULL, ` +
         "text TEXT NOT NULL, created_at INTEGER NOT NULL)",
       [],
     );
     execute(`CREATE INDEX IF NOT EXISTS ${NOTES}_email ON ${NOTES} (email)`, []);
-  },
+  }),
 };
 
 export const commands = {
-  run(name, argsJson) {
+  run: commandErrors(function (name, argsJson) {
     let args;
     try {
       args = JSON.parse(argsJson);
@@ -107,11 +155,11 @@ export const commands = {
       return JSON.stringify({ notes });
     }
     throw badRequest(`unknown command ${name}: try add or list`);
-  },
+  }),
 };
 
 export const hooks = {
-  onAction(event, payload) {
+  onAction: textErrors(function (event, payload) {
     if (event !== "ticket.created") {
       return;
     }
@@ -119,14 +167,14 @@ export const hooks = {
     if (typeof ticket.email === "string") {
       addNote(ticket.email, `opened ticket ${ticket.id}`);
     }
-  },
-  applyFilter(_filter, value) {
+  }),
+  applyFilter: textErrors(function (_filter, value) {
     return value;
-  },
+  }),
 };
 
 export const privacy = {
-  exportData(subject, _cursor) {
+  exportData: textErrors(function (subject, _cursor) {
     const items = notesOf(subject.email).map(({ id, text, at }) => ({
       groupId: "notes",
       groupLabel: "Notes about you",
@@ -139,14 +187,14 @@ export const privacy = {
       files: [],
     }));
     return { items, next: undefined };
-  },
-  eraseData(subject, _cursor, dryRun) {
+  }),
+  eraseData: textErrors(function (subject, _cursor, dryRun) {
     const removed = dryRun
       ? notesOf(subject.email).length
       : Number(execute(`DELETE FROM ${NOTES} WHERE email = ?1`, [text(subject.email)]).rowsChanged);
     return { itemsRemoved: BigInt(removed), itemsRetained: [], messages: [], next: undefined };
-  },
-  applyRetention(_rule, _cutoffMs, _dryRun) {
+  }),
+  applyRetention: textErrors(function (_rule, _cutoffMs, _dryRun) {
     return { itemsRemoved: 0n, messages: [] };
-  },
+  }),
 };

@@ -8,6 +8,7 @@ customer's notes, like the Rust template.
 
 import json
 
+import wasmdesk
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports import commands, manifest, privacy
@@ -65,6 +66,7 @@ class Manifest(exports.Manifest):
 
 
 class Lifecycle(exports.Lifecycle):
+    @wasmdesk.text_errors
     def setup(self, previous_version) -> None:
         store.execute(
             f"CREATE TABLE IF NOT EXISTS {NOTES} (id INTEGER PRIMARY KEY, email TEXT NOT NULL, "
@@ -75,6 +77,7 @@ class Lifecycle(exports.Lifecycle):
 
 
 class Commands(exports.Commands):
+    @wasmdesk.command_errors
     def run(self, name: str, args: str) -> str:
         try:
             args = json.loads(args)
@@ -95,6 +98,7 @@ class Commands(exports.Commands):
 
 
 class Hooks(exports.Hooks):
+    @wasmdesk.text_errors
     def on_action(self, event: str, payload: str) -> None:
         if event != "ticket.created":
             return
@@ -102,11 +106,13 @@ class Hooks(exports.Hooks):
         if isinstance(ticket.get("email"), str):
             add_note(ticket["email"], f"opened ticket {ticket.get('id')}")
 
+    @wasmdesk.text_errors
     def apply_filter(self, filter: str, value: str) -> str:
         return value
 
 
 class Privacy(exports.Privacy):
+    @wasmdesk.text_errors
     def export_data(self, subject: privacy.Subject, cursor) -> privacy.ExportPage:
         items = [
             privacy.ExportItem(
@@ -120,6 +126,7 @@ class Privacy(exports.Privacy):
         ]
         return privacy.ExportPage(items, None)
 
+    @wasmdesk.text_errors
     def erase_data(self, subject: privacy.Subject, cursor, dry_run: bool) -> privacy.ErasePage:
         if dry_run:
             removed = len(notes_of(subject.email))
@@ -129,5 +136,6 @@ class Privacy(exports.Privacy):
             ).rows_changed
         return privacy.ErasePage(removed, [], [], None)
 
+    @wasmdesk.text_errors
     def apply_retention(self, rule: str, cutoff_ms: int, dry_run: bool) -> privacy.RetentionReport:
         return privacy.RetentionReport(0, [])

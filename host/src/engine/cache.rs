@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+/// Components from this size up get a line on stderr while they compile.
+const LARGE_COMPONENT: usize = 4 * 1024 * 1024;
+
 /// Where a component with this wasm hash is cached for this engine.
 pub fn path(dir: &Path, engine: &Engine, wasm_sha256: &str) -> PathBuf {
     let mut hasher = DefaultHasher::new();
@@ -32,6 +35,16 @@ pub fn load(
         if let Ok(component) = unsafe { Component::deserialize_file(engine, &cached) } {
             return Ok(component);
         }
+    }
+    if wasm.len() >= LARGE_COMPONENT {
+        // A Python or JavaScript plugin carries its interpreter: compiling
+        // it takes half a minute, once. Say so rather than seem to hang.
+        eprintln!(
+            "wasmdesk: compiling a {:.0} MB plugin for this machine; this takes a while once, \
+             then it loads from {} in milliseconds",
+            wasm.len() as f64 / 1e6,
+            dir.display()
+        );
     }
     let compiled = engine.precompile_component(wasm)?;
     let _ = write_atomically(&cached, &compiled);

@@ -238,10 +238,56 @@ fn classify(call: &Call<'_>, error: wasmtime::Error, state: &HostState) -> CallE
         }
         message = format!("{message}: {panic}");
     }
+    if let Some(store_error) = &state.last_store_error
+        && tail.iter().any(|l| is_wrong_error_type(l))
+    {
+        return CallError::Failed {
+            plugin: call.plugin.to_string(),
+            operation: call.operation.to_string(),
+            kind: FailureKind::Fault,
+            message: format!(
+                "a store error ({store_error}) was not caught, so the plugin crashed: an export \
+                 must fail with text (a command: with a command error). Catch it, or wrap the \
+                 export: Python `@wasmdesk.text_errors` / `@wasmdesk.command_errors` \
+                 (wasmdesk.py), JavaScript `textErrors(...)` / `commandErrors(...)` \
+                 (docs/plugin-guide.md)"
+            ),
+        };
+    }
     CallError::Trap {
         plugin: call.plugin.to_string(),
         operation: call.operation.to_string(),
         message,
         backtrace,
+    }
+}
+
+/// What componentize-py and componentize-js print when an export fails
+/// with an error of another type than its WIT signature says (a store
+/// error escaping an export whose error is text), just before they trap.
+fn is_wrong_error_type(line: &str) -> bool {
+    (line.contains("StoreError_") && line.contains("is not an instance of"))
+        || line.contains("expected a string, received [object]")
+        || line.contains("invalid variant tag value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_wrong_error_type;
+
+    #[test]
+    fn the_toolchains_lines_for_an_error_of_the_wrong_type_are_recognised() {
+        // As componentize-py 0.25 and componentize-js print them.
+        for line in [
+            "stderr: called `Result::unwrap()` on an `Err` value: PyErr { type: <class 'TypeError'>, \
+             value: TypeError(\"'StoreError_Sql' object is not an instance of 'str'\"), traceback: None }",
+            "stderr: expected a string, received [object]",
+            "stderr: invalid variant tag value `\"sql\"` (received `[object Object]`) specified for `CommandError`",
+        ] {
+            assert!(is_wrong_error_type(line), "{line}");
+        }
+        assert!(!is_wrong_error_type(
+            "stderr: thread panicked at src/lib.rs:3:5"
+        ));
     }
 }

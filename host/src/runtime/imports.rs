@@ -15,7 +15,11 @@ impl store::Host for HostState {
                 // What SQLite allocates for the statement counts against
                 // the plugin's memory cap, beside its wasm memories.
                 db.set_memory_budget(self.limiter.available());
-                db.execute(&sql, &params)
+                let result = db.execute(&sql, &params);
+                if let Err(e) = &result {
+                    self.last_store_error = Some(describe(e));
+                }
+                result
             }
             None => Err(StoreError::Sql(
                 "the store is not open here: the host reads the manifest without a database".into(),
@@ -28,6 +32,16 @@ impl store::Host for HostState {
             .into_iter()
             .map(|s| self.execute(s.sql, s.params))
             .collect()
+    }
+}
+
+/// A store error in one line: `sql: no such table: notes__x`.
+fn describe(error: &StoreError) -> String {
+    match error {
+        StoreError::AccessDenied(d) => format!("access-denied: {}", d.message),
+        StoreError::Sql(m) => format!("sql: {m}"),
+        StoreError::InvalidParameter(m) => format!("invalid-parameter: {m}"),
+        StoreError::LimitExceeded(m) => format!("limit-exceeded: {m}"),
     }
 }
 

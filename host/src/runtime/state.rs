@@ -1,6 +1,7 @@
 //! Everything one plugin call owns (the wasmtime `Store` data): the plugin's
 //! identity, its database connection, its limits, its log, and a WASI
-//! context that grants nothing.
+//! context that grants only randomness, clocks and captured stdio
+//! (docs/plugin-guide.md, "What WASI gives a plugin").
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -23,6 +24,10 @@ pub struct HostState {
     pub site_key: std::sync::Arc<[u8]>,
     /// Actions the plugin emitted, fired after the call commits.
     pub events: Emitted,
+    /// The last store error the plugin was given: named when the plugin
+    /// then crashes because it let the error escape (componentize-py and
+    /// componentize-js trap on an error of the wrong type).
+    pub last_store_error: Option<String>,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
     wasi: WasiCtx,
@@ -40,7 +45,8 @@ impl HostState {
         let stderr = MemoryOutputPipe::new(STDIO_CAP);
         // Nothing is inherited or preopened: no files, no environment, no
         // arguments, no network (the default socket check refuses every
-        // address, and name lookup is off).
+        // address, and name lookup is off). The defaults left in place are
+        // the host's clocks and its secure random generator.
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -52,6 +58,7 @@ impl HostState {
             log: CallLog::default(),
             site_key,
             events: Emitted::default(),
+            last_store_error: None,
             stdout,
             stderr,
             wasi,

@@ -7,6 +7,7 @@ mod bridge;
 mod capabilities;
 mod cli;
 mod faults;
+mod guest_errors;
 mod hooks;
 mod lifecycle;
 mod owner_text;

@@ -267,3 +267,81 @@ fn wasmdesk_env<'a>(
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// The Python example plugin (examples/python-plugin), built once per test
+/// run with componentize-py as `cargo xtask test` installs it.
+pub fn python_example() -> &'static Path {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let tool = std::env::var_os("WASMDESK_COMPONENTIZE_PY")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("../py-venv/bin/componentize-py")
+            });
+        assert!(
+            tool.is_file(),
+            "componentize-py not found at {}: run the tests with `cargo xtask test`, which installs it",
+            tool.display()
+        );
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("example-py-notes.wasm");
+        let built = std::process::Command::new(tool)
+            .arg("-d")
+            .arg(root.join("wit"))
+            .args(["-w", "plugin", "componentize", "-p"])
+            .arg(root.join("examples/python-plugin"))
+            .arg("app")
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .expect("run componentize-py");
+        assert!(
+            built.status.success(),
+            "componentize-py failed: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        out
+    })
+}
+
+/// The JavaScript example plugin (examples/javascript-plugin), built once
+/// per test run with componentize-js as `cargo xtask test` installs it.
+pub fn javascript_example() -> &'static Path {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let tool = std::env::var_os("WASMDESK_COMPONENTIZE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_TARGET_TMPDIR"))
+                    .join("../js-tools/node_modules/.bin/componentize-js")
+            });
+        assert!(
+            tool.is_file(),
+            "componentize-js not found at {}: run the tests with `cargo xtask test`, which installs it",
+            tool.display()
+        );
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("example-js-notes.wasm");
+        let built = std::process::Command::new(tool)
+            .arg(root.join("examples/javascript-plugin/app.js"))
+            .arg("--wit")
+            .arg(root.join("wit"))
+            .args([
+                "--world-name",
+                "plugin",
+                "--disable",
+                "http",
+                "fetch-event",
+                "-o",
+            ])
+            .arg(&out)
+            .output()
+            .expect("run componentize-js");
+        assert!(
+            built.status.success(),
+            "componentize-js failed: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        out
+    })
+}
