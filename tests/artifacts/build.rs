@@ -59,6 +59,8 @@ fn main() {
     code.push_str(&all);
     std::fs::write(out.join("guests.rs"), code).expect("write guests.rs");
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    // The guest SDK every guest builds on (its own copy of the contract).
+    println!("cargo:rerun-if-changed={}", root.join("sdk/rust").display());
     println!("cargo:rerun-if-changed={}", root.join("plugins").display());
     // tests/plugins/sloppy is made from the plugin template.
     println!(

@@ -365,6 +365,8 @@ fn test(extra: &[String]) -> Result<()> {
     // Guest crates are not default members; the ones with pure logic have
     // native unit tests.
     run(cargo().args(["test", "--lib", "-p", "redact"]).args(extra))?;
+    // The guest SDK's unit and doc tests run natively too.
+    run(cargo().args(["test", "-p", "wasmdesk-plugin"]).args(extra))?;
     // The data generator must write what the tickets plugin writes.
     run(cargo().args(["test", "-p", "wasmdesk-bench"]).args(extra))
 }

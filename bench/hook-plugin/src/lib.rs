@@ -10,25 +10,8 @@
 //! Every one also has the command `ping`, which answers `{}` without
 //! touching the store: the cost of a call itself.
 
-wit_bindgen::generate!({
-    inline: r#"
-        package wasmdesk-bench:hook;
-        world hook {
-            include wasmdesk:plugin/base@1.1.0;
-            export wasmdesk:plugin/lifecycle@1.1.0;
-            export wasmdesk:plugin/commands@1.1.0;
-            export wasmdesk:plugin/hooks@1.1.0;
-        }
-    "#,
-    path: "../../wit",
-    generate_all,
-});
-
-use exports::wasmdesk::plugin::commands::{self, CommandError};
-use exports::wasmdesk::plugin::manifest::{self, CommandInfo, FilterInfo, PluginManifest};
-use exports::wasmdesk::plugin::{hooks, lifecycle};
-use wasmdesk::plugin::store;
-use wasmdesk::plugin::types::Value;
+use wasmdesk_plugin::manifest::{CommandInfo, PluginManifest};
+use wasmdesk_plugin::{CommandError, Plugin, Value, store};
 
 const ID: &str = match option_env!("BENCH_HOOK_ID") {
     Some(id) => id,
@@ -46,39 +29,19 @@ fn table() -> String {
 
 struct Hook;
 
-impl manifest::Guest for Hook {
-    fn get() -> PluginManifest {
-        PluginManifest {
-            id: ID.into(),
-            version: "0.1.0".into(),
-            description: "Benchmark hook plugin.".into(),
-            capabilities: vec![],
-            commands: vec![CommandInfo {
-                name: "ping".into(),
-                description: "Answers {} without touching the store".into(),
-                argument_filters: vec![],
-                result_filter: None,
-            }],
-            actions: if is_filter() {
-                vec![]
-            } else {
-                vec!["ticket.created".into()]
-            },
-            filters: if is_filter() {
-                vec![FilterInfo {
-                    name: "message.body".into(),
-                    priority: 50,
-                }]
-            } else {
-                vec![]
-            },
-            processing: None,
+impl Plugin for Hook {
+    fn manifest() -> PluginManifest {
+        let manifest = PluginManifest::new(ID, "0.1.0", "Benchmark hook plugin.").command(
+            CommandInfo::new("ping", "Answers {} without touching the store"),
+        );
+        if is_filter() {
+            manifest.filter("message.body", 50)
+        } else {
+            manifest.action("ticket.created")
         }
     }
-}
 
-impl lifecycle::Guest for Hook {
-    fn setup(_previous: Option<String>) -> Result<(), String> {
+    fn setup(_previous: Option<&str>) -> Result<(), String> {
         if is_filter() {
             return Ok(());
         }
@@ -86,30 +49,26 @@ impl lifecycle::Guest for Hook {
             "CREATE TABLE IF NOT EXISTS {} (id INTEGER PRIMARY KEY, event TEXT, payload TEXT)",
             table()
         );
-        store::execute(&sql, &[])
-            .map(drop)
-            .map_err(|e| format!("{e:?}"))
+        store::exec(&sql, &[])?;
+        Ok(())
     }
-}
 
-impl commands::Guest for Hook {
-    fn run(name: String, _args: String) -> Result<String, CommandError> {
-        match name.as_str() {
+    fn run(name: &str, _args: &str) -> Result<String, CommandError> {
+        match name {
             "ping" => Ok("{}".into()),
-            other => Err(CommandError::BadRequest(format!("unknown command {other}"))),
+            other => Err(CommandError::bad_request(format!(
+                "unknown command {other}"
+            ))),
         }
     }
-}
 
-impl hooks::Guest for Hook {
-    fn on_action(event: String, payload: String) -> Result<(), String> {
+    fn on_action(event: &str, payload: &str) -> Result<(), String> {
         let sql = format!("INSERT INTO {} (event, payload) VALUES (?1, ?2)", table());
-        store::execute(&sql, &[Value::Text(event), Value::Text(payload)])
-            .map(drop)
-            .map_err(|e| format!("{e:?}"))
+        store::exec(&sql, &[Value::from(event), Value::from(payload)])?;
+        Ok(())
     }
 
-    fn apply_filter(_filter: String, value: String) -> Result<String, String> {
+    fn apply_filter(_filter: &str, value: String) -> Result<String, String> {
         // The value is a JSON string; trailing spaces sit inside its quotes.
         Ok(match value.strip_suffix('"') {
             Some(inner) => format!("{}\"", inner.trim_end()),
@@ -118,4 +77,4 @@ impl hooks::Guest for Hook {
     }
 }
 
-export!(Hook);
+wasmdesk_plugin::export!(Hook, [lifecycle, commands, hooks]);

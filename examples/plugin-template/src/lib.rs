@@ -8,36 +8,18 @@
 //! - the privacy exporter and eraser hand over and delete a customer's
 //!   notes: every plugin that stores personal data must do both.
 //!
+//! It is built on the `wasmdesk-plugin` crate (the SDK), which carries the
+//! contract with the host and the `Plugin` trait implemented below.
+//!
 //! Build: `cargo build --release --target wasm32-wasip2`; test against the
 //! host: `wasmdesk plugin test target/wasm32-wasip2/release/plugin_template.wasm`
 //! (see README.md).
 
-wit_bindgen::generate!({
-    inline: r#"
-        package local:plugin;
-        world plugin {
-            include wasmdesk:plugin/base@1.1.0;
-            export wasmdesk:plugin/lifecycle@1.1.0;
-            export wasmdesk:plugin/commands@1.1.0;
-            export wasmdesk:plugin/hooks@1.1.0;
-            export wasmdesk:plugin/privacy@1.1.0;
-        }
-    "#,
-    path: "wit",
-    generate_all,
-});
-
-use exports::wasmdesk::plugin::commands::{self, CommandError};
-use exports::wasmdesk::plugin::manifest::{
-    self, CommandInfo, DataPolicy, PersonalField, PluginManifest, Processing,
-};
-use exports::wasmdesk::plugin::privacy::{
-    self, ErasePage, ExportItem, ExportPage, RetentionReport, Subject,
-};
-use exports::wasmdesk::plugin::{hooks, lifecycle};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
-use wasmdesk::plugin::types::Value;
-use wasmdesk::plugin::{clock, store};
+use wasmdesk_plugin::manifest::{CommandInfo, DataPolicy, PluginManifest, Processing};
+use wasmdesk_plugin::privacy::{ErasePage, ExportItem, ExportPage, Subject};
+use wasmdesk_plugin::{CommandError, Email, Plugin, StoreError, Value, args, clock, store};
 
 /// The plugin's id: its file must be called `plugin-template.wasm`.
 const ID: &str = "plugin-template";
@@ -45,74 +27,74 @@ const ID: &str = "plugin-template";
 /// the id with dashes as underscores and two underscores.
 const NOTES: &str = "plugin_template__notes";
 
-struct Plugin;
+struct Notes;
 
-impl manifest::Guest for Plugin {
-    fn get() -> PluginManifest {
-        let command = |name: &str, description: &str| CommandInfo {
-            name: name.into(),
-            description: description.into(),
-            argument_filters: vec![],
-            result_filter: None,
-        };
-        let field = |column: &str, category: &str| PersonalField {
-            table: NOTES.into(),
-            column: column.into(),
-            category: category.into(),
-            policy: DataPolicy::Delete,
-        };
-        PluginManifest {
-            id: ID.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            description: "Notes about customers.".into(),
-            // Tables outside the namespace this plugin needs, with a reason
-            // the site owner reads: none.
-            capabilities: vec![],
-            commands: vec![
-                command("add", "Add a note: {email, text}"),
-                command("list", "Notes, newest first: {email?}"),
-            ],
-            actions: vec!["ticket.created".into()],
-            filters: vec![],
-            processing: Some(Processing {
-                purpose: "Remembering what customers asked for".into(),
-                data_categories: vec!["contact details".into(), "notes".into()],
-                data_subjects: vec!["customers".into()],
-                retention: "until the customer asks for erasure".into(),
-                personal_data: vec![field("email", "contact details"), field("text", "notes")],
-                retention_rules: vec![],
-            }),
-        }
-    }
+/// The arguments of `add`: a missing or malformed field is refused as
+/// `bad_request`, naming the field.
+#[derive(Deserialize)]
+struct Add {
+    email: Email,
+    text: String,
 }
 
-fn sql_error(e: impl std::fmt::Debug) -> String {
-    format!("{ID}: {e:?}")
+/// The arguments of `list`.
+#[derive(Deserialize)]
+struct List {
+    email: Option<Email>,
 }
 
-fn text(value: &str) -> Value {
-    Value::Text(value.to_string())
+/// A note as `list` shows it; the fields are the query's columns.
+#[derive(Deserialize, Serialize)]
+struct Note {
+    id: i64,
+    email: String,
+    text: String,
+}
+
+/// A note as the exporter hands it over.
+#[derive(Deserialize)]
+struct Exported {
+    id: i64,
+    text: String,
+    created_at: i64,
 }
 
 /// Insert one note; the e-mail address is stored lower-cased, as the host
 /// hands it to the exporter and the eraser.
-fn add_note(email: &str, text_: &str) -> Result<i64, store::StoreError> {
+fn add_note(email: &str, text: &str) -> Result<i64, StoreError> {
     let result = store::execute(
         &format!("INSERT INTO {NOTES} (email, text, created_at) VALUES (?1, ?2, ?3)"),
         &[
-            text(&email.trim().to_lowercase()),
-            text(text_),
-            Value::Integer(clock::now_ms()),
+            email.trim().to_lowercase().into(),
+            text.into(),
+            clock::now_ms().into(),
         ],
     )?;
     Ok(result.last_insert_rowid)
 }
 
-impl lifecycle::Guest for Plugin {
+impl Plugin for Notes {
+    fn manifest() -> PluginManifest {
+        PluginManifest::new(ID, env!("CARGO_PKG_VERSION"), "Notes about customers.")
+            // Tables outside the namespace this plugin needs would be asked
+            // for here, with a reason the site owner reads: it needs none.
+            .command(CommandInfo::new("add", "Add a note: {email, text}"))
+            .command(CommandInfo::new("list", "Notes, newest first: {email?}"))
+            .action("ticket.created")
+            .processing(
+                Processing::new("Remembering what customers asked for")
+                    .data_categories(["contact details", "notes"])
+                    .data_subjects(["customers"])
+                    .retention("until the customer asks for erasure")
+                    .personal_field(NOTES, "email", "contact details", DataPolicy::Delete)
+                    .personal_field(NOTES, "text", "notes", DataPolicy::Delete),
+            )
+    }
+
     /// Runs when the plugin is first enabled and after every approved
     /// update: it must be safe to run twice.
-    fn setup(_previous_version: Option<String>) -> Result<(), String> {
-        for sql in [
+    fn setup(_previous_version: Option<&str>) -> Result<(), String> {
+        store::exec_all(&[
             format!(
                 "CREATE TABLE IF NOT EXISTS {NOTES} (
                     id INTEGER PRIMARY KEY,
@@ -121,118 +103,72 @@ impl lifecycle::Guest for Plugin {
                     created_at INTEGER NOT NULL)"
             ),
             format!("CREATE INDEX IF NOT EXISTS {NOTES}_email ON {NOTES} (email)"),
-        ] {
-            store::execute(&sql, &[]).map_err(sql_error)?;
-        }
+        ])?;
         Ok(())
     }
-}
 
-impl commands::Guest for Plugin {
-    fn run(name: String, args: String) -> Result<String, CommandError> {
-        let args: Json = serde_json::from_str(&args)
-            .map_err(|e| CommandError::BadRequest(format!("arguments are not JSON: {e}")))?;
-        match name.as_str() {
+    fn run(command: &str, json: &str) -> Result<String, CommandError> {
+        match command {
             "add" => {
-                let (Some(email), Some(note)) = (args["email"].as_str(), args["text"].as_str())
-                else {
-                    return Err(CommandError::BadRequest(
-                        "add needs {\"email\": \"...\", \"text\": \"...\"}".into(),
-                    ));
-                };
-                if !email.contains('@') {
-                    return Err(CommandError::BadRequest(format!(
-                        "{email:?} is not an e-mail address"
-                    )));
-                }
-                let id = add_note(email, note).map_err(CommandError::Store)?;
+                let add: Add = args::parse(json)?;
+                let id = add_note(&add.email, &add.text)?;
                 Ok(json!({ "id": id }).to_string())
             }
             "list" => {
-                let result = match args["email"].as_str() {
-                    Some(email) => store::execute(
+                let list: List = args::parse(json)?;
+                let notes: Vec<Note> = match list.email {
+                    Some(email) => store::query_as(
                         &format!(
                             "SELECT id, email, text FROM {NOTES} WHERE email = ?1 ORDER BY id DESC"
                         ),
-                        &[text(&email.to_lowercase())],
-                    ),
-                    None => store::execute(
+                        &[email.as_str().into()],
+                    )?,
+                    None => store::query_as(
                         &format!("SELECT id, email, text FROM {NOTES} ORDER BY id DESC LIMIT 100"),
                         &[],
-                    ),
-                }
-                .map_err(CommandError::Store)?;
-                let notes: Vec<Json> = result
-                    .rows
-                    .iter()
-                    .map(|row| match row.as_slice() {
-                        [Value::Integer(id), Value::Text(email), Value::Text(note)] => {
-                            json!({"id": id, "email": email, "text": note})
-                        }
-                        _ => Json::Null,
-                    })
-                    .collect();
+                    )?,
+                };
                 Ok(json!({ "notes": notes }).to_string())
             }
-            other => Err(CommandError::BadRequest(format!(
+            other => Err(CommandError::bad_request(format!(
                 "unknown command {other}: try add or list"
             ))),
         }
     }
-}
 
-impl hooks::Guest for Plugin {
     /// Runs after a command elsewhere commits and emits an action this
     /// plugin lists in its manifest, in its own transaction.
-    fn on_action(event: String, payload: String) -> Result<(), String> {
+    fn on_action(event: &str, payload: &str) -> Result<(), String> {
         if event != "ticket.created" {
             return Ok(());
         }
-        let ticket: Json = serde_json::from_str(&payload).map_err(|e| e.to_string())?;
+        let ticket: Json = serde_json::from_str(payload).map_err(|e| e.to_string())?;
         // The payload is whole only if the site owner let this plugin read
         // the tickets plugin's tables; otherwise it holds the ids and a
         // `withheld` list, and there is no address to note.
         if let Some(email) = ticket["email"].as_str() {
-            let note = format!("opened ticket {}", ticket["id"]);
-            add_note(email, &note).map_err(sql_error)?;
+            add_note(email, &format!("opened ticket {}", ticket["id"]))?;
         }
         Ok(())
     }
 
-    fn apply_filter(_filter: String, value: String) -> Result<String, String> {
-        // No filters in the manifest: the host never calls this.
-        Ok(value)
-    }
-}
-
-impl privacy::Guest for Plugin {
     /// Everything stored about the subject, in one page (a plugin with a lot
     /// per person returns pages and a cursor).
     fn export_data(subject: Subject, _cursor: Option<String>) -> Result<ExportPage, String> {
-        let result = store::execute(
+        let notes: Vec<Exported> = store::query_as(
             &format!("SELECT id, text, created_at FROM {NOTES} WHERE email = ?1 ORDER BY id"),
-            &[text(&subject.email)],
-        )
-        .map_err(sql_error)?;
-        let items = result
-            .rows
-            .iter()
-            .filter_map(|row| match row.as_slice() {
-                [Value::Integer(id), Value::Text(note), Value::Integer(at)] => Some(ExportItem {
-                    group_id: "notes".into(),
-                    group_label: "Notes about you".into(),
-                    item_id: id.to_string(),
-                    data: vec![
-                        ("Email".into(), subject.email.clone()),
-                        ("Note".into(), note.clone()),
-                        ("Written at (ms)".into(), at.to_string()),
-                    ],
-                    files: vec![],
-                }),
-                _ => None,
+            &[subject.email.as_str().into()],
+        )?;
+        let items = notes
+            .into_iter()
+            .map(|note| {
+                ExportItem::new("notes", "Notes about you", note.id.to_string())
+                    .field("Email", subject.email.clone())
+                    .field("Note", note.text)
+                    .field("Written at (ms)", note.created_at.to_string())
             })
             .collect();
-        Ok(ExportPage { items, next: None })
+        Ok(ExportPage::last(items))
     }
 
     /// Delete everything stored about the subject. Every table that holds
@@ -243,41 +179,20 @@ impl privacy::Guest for Plugin {
         _cursor: Option<String>,
         dry_run: bool,
     ) -> Result<ErasePage, String> {
-        let email = text(&subject.email);
+        let email = Value::from(subject.email);
         let removed = if dry_run {
             let result = store::execute(
                 &format!("SELECT count(*) FROM {NOTES} WHERE email = ?1"),
                 &[email],
-            )
-            .map_err(sql_error)?;
-            match result.rows.first().and_then(|row| row.first()) {
-                Some(Value::Integer(n)) => *n as u64,
-                _ => 0,
-            }
+            )?;
+            result.scalar().and_then(Value::as_i64).unwrap_or(0) as u64
         } else {
-            store::execute(&format!("DELETE FROM {NOTES} WHERE email = ?1"), &[email])
-                .map_err(sql_error)?
-                .rows_changed
+            store::exec(&format!("DELETE FROM {NOTES} WHERE email = ?1"), &[email])?
         };
-        Ok(ErasePage {
-            items_removed: removed,
-            items_retained: vec![],
-            messages: vec![],
-            next: None,
-        })
-    }
-
-    fn apply_retention(
-        _rule: String,
-        _cutoff_ms: i64,
-        _dry_run: bool,
-    ) -> Result<RetentionReport, String> {
-        // No retention rules in the manifest: the host never calls this.
-        Ok(RetentionReport {
-            items_removed: 0,
-            messages: vec![],
-        })
+        Ok(ErasePage::last(removed))
     }
 }
 
-export!(Plugin);
+// The manifest is always exported; these are the interfaces implemented
+// above. The host calls only what a plugin exports.
+wasmdesk_plugin::export!(Notes, [lifecycle, commands, hooks, privacy]);

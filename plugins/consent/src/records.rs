@@ -4,12 +4,10 @@
 
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
-
-use crate::exports::wasmdesk::plugin::commands::CommandError;
-use crate::exports::wasmdesk::plugin::privacy::{ErasePage, ExportItem, ExportPage, RetainedItem};
-use crate::wasmdesk::plugin::identity::pseudonym;
-use crate::wasmdesk::plugin::store::{self, QueryResult};
-use crate::wasmdesk::plugin::types::{StoreError, Value};
+use wasmdesk_plugin::identity::pseudonym;
+use wasmdesk_plugin::privacy::{ErasePage, ExportItem, ExportPage, RetainedItem};
+use wasmdesk_plugin::store::{self, text};
+use wasmdesk_plugin::{CommandError, StoreError, Value, args, clock};
 
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS consent__events (
@@ -26,53 +24,11 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS consent__events_subject ON consent__events (subject, purpose, id)",
 ];
 
-fn run(sql: &str, params: &[Value]) -> Result<QueryResult, CommandError> {
-    store::execute(sql, params).map_err(CommandError::Store)
-}
-
-fn text(s: &str) -> Value {
-    Value::Text(s.to_string())
-}
-
-fn bad(message: impl Into<String>) -> CommandError {
-    CommandError::BadRequest(message.into())
-}
-
-fn required<'a>(args: &'a Json, field: &str) -> Result<&'a str, CommandError> {
-    args[field]
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| bad(format!("{field} is required")))
-}
-
-fn email_arg(args: &Json) -> Result<String, CommandError> {
-    let email = required(args, "email")?.to_lowercase();
-    if !email
-        .split_once('@')
-        .is_some_and(|(u, h)| !u.is_empty() && h.contains('.'))
-    {
-        return Err(bad(format!("email {email:?} is not an e-mail address")));
-    }
-    Ok(email)
-}
-
-fn rows(result: &QueryResult) -> Vec<Json> {
-    result
-        .rows
-        .iter()
-        .map(|row| {
-            let fields = result.columns.iter().zip(row).map(|(c, v)| {
-                let v = match v {
-                    Value::Null => Json::Null,
-                    Value::Integer(i) => json!(i),
-                    Value::Real(f) => json!(f),
-                    Value::Text(s) => json!(s),
-                    Value::Blob(b) => json!(b.len()),
-                };
-                (c.clone(), v)
-            });
-            let mut row = Json::Object(fields.collect());
+/// Rows as JSON objects, `given` as a boolean.
+fn rows(result: &store::QueryResult) -> Vec<Json> {
+    store::objects(result)
+        .into_iter()
+        .map(|mut row| {
             row["given"] = json!(row["given"] == 1);
             row
         })
@@ -80,30 +36,26 @@ fn rows(result: &QueryResult) -> Vec<Json> {
 }
 
 pub fn setup() -> Result<(), String> {
-    for sql in SCHEMA {
-        store::execute(sql, &[])
-            .map_err(|e| format!("creating the consent table failed: {e:?}"))?;
-    }
-    Ok(())
+    store::exec_all(SCHEMA).map_err(|e| format!("creating the consent table failed: {e:?}"))
 }
 
 /// `{email, purpose, given, text? | text_hash?, version, channel}`; a
 /// withdrawal (`given` forced false) needs no text.
 pub fn record(args: &Json, force_given: Option<bool>) -> Result<Json, CommandError> {
-    let email = email_arg(args)?;
-    let purpose = required(args, "purpose")?;
-    let channel = required(args, "channel")?;
+    let email = args::email(args, "email")?;
+    let purpose = args::required_str(args, "purpose")?;
+    let channel = args::required_str(args, "channel")?;
     let given = match force_given {
         Some(given) => given,
         None => args["given"]
             .as_bool()
-            .ok_or_else(|| bad("given is required (true or false)"))?,
+            .ok_or_else(|| CommandError::bad_request("given is required (true or false)"))?,
     };
     let text_hash = match (args["text"].as_str(), args["text_hash"].as_str()) {
         (Some(shown), _) => Some(format!("{:x}", Sha256::digest(shown.as_bytes()))),
         (None, Some(hash)) => Some(hash.to_string()),
         (None, None) if given => {
-            return Err(bad(
+            return Err(CommandError::bad_request(
                 "give the text shown (text) or its hash (text_hash), as proof",
             ));
         }
@@ -111,23 +63,23 @@ pub fn record(args: &Json, force_given: Option<bool>) -> Result<Json, CommandErr
     };
     let version = args["version"].as_str();
     if given && version.is_none() {
-        return Err(bad(
+        return Err(CommandError::bad_request(
             "version (of the consent text) is required when consent is given",
         ));
     }
-    let at_ms = crate::wasmdesk::plugin::clock::now_ms();
-    let r = run(
+    let at_ms = clock::now_ms();
+    let r = store::execute(
         "INSERT INTO consent__events (email, subject, purpose, given, text_hash, version, channel, at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
             text(&email),
             text(&pseudonym(&email)),
             text(purpose),
-            Value::Integer(given as i64),
-            text_hash.as_deref().map(text).unwrap_or(Value::Null),
-            version.map(text).unwrap_or(Value::Null),
+            given.into(),
+            text_hash.as_deref().into(),
+            version.into(),
             text(channel),
-            Value::Integer(at_ms),
+            at_ms.into(),
         ],
     )?;
     Ok(
@@ -138,8 +90,8 @@ pub fn record(args: &Json, force_given: Option<bool>) -> Result<Json, CommandErr
 
 /// `{email}` -> the latest event per purpose.
 pub fn status(args: &Json) -> Result<Json, CommandError> {
-    let email = email_arg(args)?;
-    let r = run(
+    let email = args::email(args, "email")?;
+    let r = store::execute(
         "SELECT purpose, given, version, at_ms FROM consent__events e
          WHERE subject = ?1 AND id = (SELECT max(id) FROM consent__events WHERE subject = e.subject AND purpose = e.purpose)
          ORDER BY purpose",
@@ -151,13 +103,13 @@ pub fn status(args: &Json) -> Result<Json, CommandError> {
 /// `{email?, purpose?}` -> events, oldest first.
 pub fn list(args: &Json) -> Result<Json, CommandError> {
     let subject = match args["email"].as_str() {
-        Some(_) => Some(pseudonym(&email_arg(args)?)),
+        Some(_) => Some(pseudonym(&args::email(args, "email")?)),
         None => None,
     };
-    let r = run(
+    let r = store::execute(
         "SELECT id, email, purpose, given, text_hash, version, channel, at_ms FROM consent__events
          WHERE (?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR purpose = ?2) ORDER BY id LIMIT 1000",
-        &[subject.as_deref().map(text).unwrap_or(Value::Null), args["purpose"].as_str().map(text).unwrap_or(Value::Null)],
+        &[subject.as_deref().into(), args["purpose"].as_str().into()],
     )?;
     Ok(json!({"events": rows(&r)}))
 }

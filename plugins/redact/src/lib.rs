@@ -6,49 +6,23 @@ pub mod mask;
 
 #[cfg(target_arch = "wasm32")]
 mod component {
-    wit_bindgen::generate!({
-        inline: r#"
-            package wasmdesk-plugins:redact;
-            world redact {
-                include wasmdesk:plugin/base@1.1.0;
-                export wasmdesk:plugin/hooks@1.1.0;
-            }
-        "#,
-        path: "../../wit",
-        generate_all,
-    });
-
-    use exports::wasmdesk::plugin::hooks;
-    use exports::wasmdesk::plugin::manifest::{self, FilterInfo, PluginManifest};
+    use wasmdesk_plugin::Plugin;
+    use wasmdesk_plugin::log::{self, Level};
+    use wasmdesk_plugin::manifest::PluginManifest;
 
     struct Redact;
 
-    impl manifest::Guest for Redact {
-        fn get() -> PluginManifest {
-            PluginManifest {
-                id: "redact".into(),
-                version: "0.1.0".into(),
-                description:
-                    "Masks payment card numbers and IBANs in messages before they are stored."
-                        .into(),
-                capabilities: vec![],
-                commands: vec![],
-                actions: vec![],
-                filters: vec![FilterInfo {
-                    name: "message.body".into(),
-                    priority: 10,
-                }],
-                processing: None,
-            }
-        }
-    }
-
-    impl hooks::Guest for Redact {
-        fn on_action(_event: String, _payload: String) -> Result<(), String> {
-            Ok(())
+    impl Plugin for Redact {
+        fn manifest() -> PluginManifest {
+            PluginManifest::new(
+                "redact",
+                "0.1.0",
+                "Masks payment card numbers and IBANs in messages before they are stored.",
+            )
+            .filter("message.body", 10)
         }
 
-        fn apply_filter(filter: String, value: String) -> Result<String, String> {
+        fn apply_filter(filter: &str, value: String) -> Result<String, String> {
             if filter != "message.body" {
                 return Ok(value);
             }
@@ -56,8 +30,8 @@ mod component {
                 Ok(serde_json::Value::String(body)) => {
                     let (masked, found) = crate::mask::mask(&body);
                     if found > 0 {
-                        wasmdesk::plugin::log::write(
-                            wasmdesk::plugin::log::Level::Info,
+                        log::write(
+                            Level::Info,
                             &format!("masked {found} card number(s) or IBAN(s) in a message"),
                         );
                     }
@@ -69,5 +43,5 @@ mod component {
         }
     }
 
-    export!(Redact);
+    wasmdesk_plugin::export!(Redact, [hooks]);
 }

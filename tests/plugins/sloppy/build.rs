@@ -20,13 +20,13 @@ fn main() {
         ("plugin_template", "sloppy"),
         // The first bug: the export is not limited to the subject.
         (
-            "SELECT id, text, created_at FROM {NOTES} WHERE email = ?1 ORDER BY id\"),\n            &[text(&subject.email)],",
-            "SELECT id, text || ' (' || email || ')', created_at FROM {NOTES} ORDER BY id\"),\n            &[],",
+            "SELECT id, text, created_at FROM {NOTES} WHERE email = ?1 ORDER BY id\"),\n            &[subject.email.as_str().into()],",
+            "SELECT id, text || ' (' || email || ')' AS text, created_at FROM {NOTES} ORDER BY id\"),\n            &[],",
         ),
         // The second bug: the erasure deletes every note.
         (
-            "store::execute(&format!(\"DELETE FROM {NOTES} WHERE email = ?1\"), &[email])",
-            "store::execute(&format!(\"DELETE FROM {NOTES}\"), &{ drop(email); [] })",
+            "store::exec(&format!(\"DELETE FROM {NOTES} WHERE email = ?1\"), &[email])",
+            "store::exec(&format!(\"DELETE FROM {NOTES}\"), &{ drop(email); [] })",
         ),
     ] {
         assert!(

@@ -2,116 +2,67 @@
 //! number of rows remain, so an erasure can be interrupted halfway and then
 //! run again.
 
-wit_bindgen::generate!({
-    inline: r#"
-        package test:fragile;
-        world fragile {
-            include wasmdesk:plugin/base@1.1.0;
-            export wasmdesk:plugin/lifecycle@1.1.0;
-            export wasmdesk:plugin/commands@1.1.0;
-            export wasmdesk:plugin/privacy@1.1.0;
-        }
-    "#,
-    path: "../../../wit",
-    generate_all,
-});
-
-use exports::wasmdesk::plugin::commands::{self, CommandError};
-use exports::wasmdesk::plugin::lifecycle;
-use exports::wasmdesk::plugin::manifest::{
-    self, CommandInfo, DataPolicy, PersonalField, Processing,
-};
-use exports::wasmdesk::plugin::privacy::{self, ErasePage, ExportPage, RetentionReport, Subject};
-use wasmdesk::plugin::store;
-use wasmdesk::plugin::types::Value;
+use wasmdesk_plugin::manifest::{CommandInfo, DataPolicy, PluginManifest, Processing};
+use wasmdesk_plugin::privacy::{ErasePage, ExportPage, RetentionReport, Subject};
+use wasmdesk_plugin::{CommandError, Plugin, Value, args, store};
 
 struct Fragile;
 
 fn count(sql: &str, params: &[Value]) -> i64 {
-    match store::execute(sql, params)
+    store::execute(sql, params)
         .ok()
-        .and_then(|r| r.rows.into_iter().next())
-        .map(|r| r[0].clone())
-    {
-        Some(Value::Integer(n)) => n,
-        _ => 0,
-    }
+        .and_then(|r| r.scalar().and_then(Value::as_i64))
+        .unwrap_or(0)
 }
 
-impl manifest::Guest for Fragile {
-    fn get() -> manifest::PluginManifest {
-        manifest::PluginManifest {
-            id: "fragile".into(),
-            version: "0.1.0".into(),
-            description: "Traps halfway through an erasure (test plugin).".into(),
-            capabilities: vec![],
-            commands: vec![CommandInfo {
-                name: "seed".into(),
-                description: "{email, rows, trap_when_left}".into(),
-                argument_filters: vec![],
-                result_filter: None,
-            }],
-            actions: vec![],
-            filters: vec![],
-            processing: Some(Processing {
-                purpose: "testing".into(),
-                data_categories: vec!["contact".into()],
-                data_subjects: vec!["customers".into()],
-                retention: "none".into(),
-                personal_data: vec![PersonalField {
-                    table: "fragile__rows".into(),
-                    column: "email".into(),
-                    category: "contact".into(),
-                    policy: DataPolicy::Delete,
-                }],
-                retention_rules: vec![],
-            }),
-        }
+impl Plugin for Fragile {
+    fn manifest() -> PluginManifest {
+        PluginManifest::new(
+            "fragile",
+            "0.1.0",
+            "Traps halfway through an erasure (test plugin).",
+        )
+        .command(CommandInfo::new("seed", "{email, rows, trap_when_left}"))
+        .processing(
+            Processing::new("testing")
+                .data_categories(["contact"])
+                .data_subjects(["customers"])
+                .retention("none")
+                .personal_field("fragile__rows", "email", "contact", DataPolicy::Delete),
+        )
     }
-}
 
-impl lifecycle::Guest for Fragile {
-    fn setup(_previous: Option<String>) -> Result<(), String> {
+    fn setup(_previous: Option<&str>) -> Result<(), String> {
         for sql in [
             "CREATE TABLE IF NOT EXISTS fragile__rows (id INTEGER PRIMARY KEY, email TEXT)",
             "CREATE TABLE IF NOT EXISTS fragile__config (trap_when_left INTEGER)",
         ] {
-            store::execute(sql, &[]).map_err(|e| format!("{e:?}"))?;
+            store::execute(sql, &[])?;
         }
         Ok(())
     }
-}
 
-impl commands::Guest for Fragile {
-    fn run(_name: String, args: String) -> Result<String, CommandError> {
-        let args: serde_json::Value =
-            serde_json::from_str(&args).map_err(|e| CommandError::BadRequest(e.to_string()))?;
+    fn run(_name: &str, args: &str) -> Result<String, CommandError> {
+        let args = args::json(args)?;
         let email = Value::Text(args["email"].as_str().unwrap_or("").into());
         for _ in 0..args["rows"].as_i64().unwrap_or(0) {
             store::execute(
                 "INSERT INTO fragile__rows (email) VALUES (?)",
-                &[email.clone()],
-            )
-            .map_err(CommandError::Store)?;
+                std::slice::from_ref(&email),
+            )?;
         }
-        store::execute("DELETE FROM fragile__config", &[]).map_err(CommandError::Store)?;
+        store::execute("DELETE FROM fragile__config", &[])?;
         if let Some(n) = args["trap_when_left"].as_i64() {
             store::execute(
                 "INSERT INTO fragile__config VALUES (?)",
                 &[Value::Integer(n)],
-            )
-            .map_err(CommandError::Store)?;
+            )?;
         }
         Ok("{}".into())
     }
-}
 
-impl privacy::Guest for Fragile {
     fn export_data(_subject: Subject, _cursor: Option<String>) -> Result<ExportPage, String> {
-        Ok(ExportPage {
-            items: vec![],
-            next: None,
-        })
+        Ok(ExportPage::last(vec![]))
     }
 
     fn erase_data(
@@ -122,32 +73,28 @@ impl privacy::Guest for Fragile {
         let email = Value::Text(subject.email);
         let left = count(
             "SELECT count(*) FROM fragile__rows WHERE email = ?",
-            &[email.clone()],
+            std::slice::from_ref(&email),
         );
         let trap_at = count(
             "SELECT coalesce(max(trap_when_left), -1) FROM fragile__config",
             &[],
         );
-        let removed = store::execute(
+        let removed = store::exec(
             "DELETE FROM fragile__rows WHERE id = (SELECT min(id) FROM fragile__rows WHERE email = ?)",
             &[email],
-        )
-        .map_err(|e| format!("{e:?}"))?
-        .rows_changed;
+        )?;
         if left == trap_at {
             panic!("fragile: trapping with {left} rows left, as configured");
         }
         let next = (left > 1).then(|| "more".to_string());
         Ok(ErasePage {
-            items_removed: removed,
-            items_retained: vec![],
-            messages: vec![],
             next,
+            ..ErasePage::last(removed)
         })
     }
 
     fn apply_retention(
-        _rule: String,
+        _rule: &str,
         _cutoff_ms: i64,
         _dry_run: bool,
     ) -> Result<RetentionReport, String> {
@@ -158,4 +105,4 @@ impl privacy::Guest for Fragile {
     }
 }
 
-export!(Fragile);
+wasmdesk_plugin::export!(Fragile, [lifecycle, commands, privacy]);

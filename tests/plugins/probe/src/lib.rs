@@ -1,83 +1,43 @@
 //! Test plugin `probe`: runs whatever SQL the test sends, to exercise the
 //! capability checks. Owns `probe__items`.
 
-wit_bindgen::generate!({
-    inline: r#"
-        package test:probe;
-        world probe {
-            include wasmdesk:plugin/base@1.1.0;
-            export wasmdesk:plugin/lifecycle@1.1.0;
-            export wasmdesk:plugin/commands@1.1.0;
-        }
-    "#,
-    path: "../../../wit",
-    generate_all,
-});
-
-use exports::wasmdesk::plugin::commands::{self, CommandError};
-use exports::wasmdesk::plugin::{lifecycle, manifest};
 use serde_json::{Value as Json, json};
-use wasmdesk::plugin::store;
-use wasmdesk::plugin::types::{StoreError, Value};
+use wasmdesk_plugin::manifest::{CommandInfo, PluginManifest};
+use wasmdesk_plugin::{CommandError, Plugin, StoreError, Value, args, clock, store};
 
 struct Probe;
 
-impl manifest::Guest for Probe {
-    fn get() -> manifest::PluginManifest {
-        manifest::PluginManifest {
-            id: "probe".into(),
-            version: "0.1.0".into(),
-            description: "Runs the SQL it is given (test plugin).".into(),
-            capabilities: vec![],
-            commands: vec![
-                manifest::CommandInfo {
-                    name: "exec".into(),
-                    description: "Run one statement".into(),
-                    argument_filters: vec![],
-                    result_filter: None,
-                },
-                manifest::CommandInfo {
-                    name: "batch".into(),
-                    description: "Run statements, then panic or fail if asked".into(),
-                    argument_filters: vec![],
-                    result_filter: None,
-                },
-                manifest::CommandInfo {
-                    name: "today".into(),
-                    description: "The host's clock.today (contract 1.1)".into(),
-                    argument_filters: vec![],
-                    result_filter: None,
-                },
-            ],
-            actions: vec![],
-            filters: vec![],
-            processing: None,
-        }
+impl Plugin for Probe {
+    fn manifest() -> PluginManifest {
+        PluginManifest::new("probe", "0.1.0", "Runs the SQL it is given (test plugin).")
+            .command(CommandInfo::new("exec", "Run one statement"))
+            .command(CommandInfo::new(
+                "batch",
+                "Run statements, then panic or fail if asked",
+            ))
+            .command(CommandInfo::new(
+                "today",
+                "The host's clock.today (contract 1.1)",
+            ))
     }
-}
 
-impl lifecycle::Guest for Probe {
-    fn setup(_previous: Option<String>) -> Result<(), String> {
-        store::execute(
+    fn setup(_previous: Option<&str>) -> Result<(), String> {
+        store::exec(
             "CREATE TABLE IF NOT EXISTS probe__items (id INTEGER PRIMARY KEY, v TEXT)",
             &[],
-        )
-        .map(drop)
-        .map_err(|e| format!("{e:?}"))
+        )?;
+        Ok(())
     }
-}
 
-impl commands::Guest for Probe {
-    fn run(name: String, args: String) -> Result<String, CommandError> {
-        let args: Json =
-            serde_json::from_str(&args).map_err(|e| CommandError::BadRequest(e.to_string()))?;
+    fn run(name: &str, args: &str) -> Result<String, CommandError> {
+        let args = args::json(args)?;
         let swallow = args["swallow"].as_bool().unwrap_or(false);
-        match name.as_str() {
-            "today" => Ok(json!({ "today": wasmdesk::plugin::clock::today() }).to_string()),
+        match name {
+            "today" => Ok(json!({ "today": clock::today() }).to_string()),
             "exec" => {
                 let sql = args["sql"]
                     .as_str()
-                    .ok_or_else(|| CommandError::BadRequest("sql is required".into()))?;
+                    .ok_or_else(|| CommandError::bad_request("sql is required"))?;
                 let params: Vec<Value> = args["params"]
                     .as_array()
                     .map(|a| a.iter().map(to_value).collect())
@@ -105,13 +65,13 @@ impl commands::Guest for Probe {
                 }
                 match args["then"].as_str() {
                     Some("panic") => panic!("probe: panicking after its writes, as asked"),
-                    Some("fail") => Err(CommandError::Failed(
-                        "failing after its writes, as asked".into(),
-                    )),
+                    Some("fail") => Err(CommandError::failed("failing after its writes, as asked")),
                     _ => Ok(json!({"errors": errors}).to_string()),
                 }
             }
-            other => Err(CommandError::BadRequest(format!("unknown command {other}"))),
+            other => Err(CommandError::bad_request(format!(
+                "unknown command {other}"
+            ))),
         }
     }
 }
@@ -129,13 +89,11 @@ fn to_value(j: &Json) -> Value {
     }
 }
 
+/// As `store::to_json`, but a blob shows as `<N bytes>`, not a number.
 fn to_json(v: &Value) -> Json {
     match v {
-        Value::Null => Json::Null,
-        Value::Integer(i) => json!(i),
-        Value::Real(f) => json!(f),
-        Value::Text(s) => json!(s),
         Value::Blob(b) => json!(format!("<{} bytes>", b.len())),
+        other => store::to_json(other),
     }
 }
 
@@ -150,4 +108,4 @@ fn describe(e: &StoreError) -> Json {
     }
 }
 
-export!(Probe);
+wasmdesk_plugin::export!(Probe, [lifecycle, commands]);

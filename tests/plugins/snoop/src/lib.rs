@@ -1,48 +1,24 @@
 //! Test plugin `snoop`: tries every way out of the sandbox (files, env,
 //! args, network, the current directory) and reports what it got.
 
-wit_bindgen::generate!({
-    inline: r#"
-        package test:snoop;
-        world snoop {
-            include wasmdesk:plugin/base@1.1.0;
-            export wasmdesk:plugin/commands@1.1.0;
-        }
-    "#,
-    path: "../../../wit",
-    generate_all,
-});
-
-use exports::wasmdesk::plugin::commands::{self, CommandError};
-use exports::wasmdesk::plugin::manifest;
 use serde_json::json;
+use wasmdesk_plugin::manifest::{CommandInfo, PluginManifest};
+use wasmdesk_plugin::{CommandError, Plugin, args};
 
 struct Snoop;
 
-impl manifest::Guest for Snoop {
-    fn get() -> manifest::PluginManifest {
-        manifest::PluginManifest {
-            id: "snoop".into(),
-            version: "0.1.0".into(),
-            description: "Tries to leave the sandbox (test plugin).".into(),
-            capabilities: vec![],
-            commands: vec![manifest::CommandInfo {
-                name: "escape".into(),
-                description: "try everything".into(),
-                argument_filters: vec![],
-                result_filter: None,
-            }],
-            actions: vec![],
-            filters: vec![],
-            processing: None,
-        }
+impl Plugin for Snoop {
+    fn manifest() -> PluginManifest {
+        PluginManifest::new(
+            "snoop",
+            "0.1.0",
+            "Tries to leave the sandbox (test plugin).",
+        )
+        .command(CommandInfo::new("escape", "try everything"))
     }
-}
 
-impl commands::Guest for Snoop {
-    fn run(_name: String, args: String) -> Result<String, CommandError> {
-        let args: serde_json::Value =
-            serde_json::from_str(&args).map_err(|e| CommandError::BadRequest(e.to_string()))?;
+    fn run(_name: &str, args: &str) -> Result<String, CommandError> {
+        let args = args::json(args)?;
         let path = args["path"].as_str().unwrap_or("/etc/passwd");
         let file = std::fs::read_to_string(path)
             .map(|s| s.len())
@@ -78,4 +54,4 @@ impl commands::Guest for Snoop {
     }
 }
 
-export!(Snoop);
+wasmdesk_plugin::export!(Snoop, [commands]);

@@ -1,61 +1,31 @@
 //! Test plugin `spinner`: never finishes, in wasm (`loop`) or in SQL
-//! (`slow-sql`, a runaway recursive query), after writing a row.
+//! (`slow-sql`, a runaway recursive query), or for a minute on a WASI timer
+//! (`sleep`), after writing a row.
 
-wit_bindgen::generate!({
-    inline: r#"
-        package test:spinner;
-        world spinner {
-            include wasmdesk:plugin/base@1.1.0;
-            export wasmdesk:plugin/commands@1.1.0;
-        }
-    "#,
-    path: "../../../wit",
-    generate_all,
-});
-
-use exports::wasmdesk::plugin::commands::{self, CommandError};
-use exports::wasmdesk::plugin::manifest;
-use wasmdesk::plugin::store;
+use wasmdesk_plugin::manifest::{CommandInfo, PluginManifest};
+use wasmdesk_plugin::store::{self, Statement};
+use wasmdesk_plugin::{CommandError, Plugin};
 
 struct Spinner;
 
-impl manifest::Guest for Spinner {
-    fn get() -> manifest::PluginManifest {
-        let command = |name: &str| manifest::CommandInfo {
-            name: name.into(),
-            description: "never returns".into(),
-            argument_filters: vec![],
-            result_filter: None,
-        };
-        manifest::PluginManifest {
-            id: "spinner".into(),
-            version: "0.1.0".into(),
-            description: "Spins forever (test plugin).".into(),
-            capabilities: vec![],
-            commands: vec![command("loop"), command("slow-sql"), command("ping")],
-            actions: vec![],
-            filters: vec![],
-            processing: None,
-        }
+impl Plugin for Spinner {
+    fn manifest() -> PluginManifest {
+        let command = |name: &str| CommandInfo::new(name, "never returns");
+        PluginManifest::new("spinner", "0.1.0", "Spins forever (test plugin).")
+            .command(command("loop"))
+            .command(command("slow-sql"))
+            .command(command("sleep"))
+            .command(command("ping"))
     }
-}
 
-impl commands::Guest for Spinner {
-    fn run(name: String, _args: String) -> Result<String, CommandError> {
+    fn run(name: &str, _args: &str) -> Result<String, CommandError> {
         let write = || {
             store::batch(&[
-                store::Statement {
-                    sql: "CREATE TABLE IF NOT EXISTS spinner__marks (n INTEGER)".into(),
-                    params: vec![],
-                },
-                store::Statement {
-                    sql: "INSERT INTO spinner__marks VALUES (1)".into(),
-                    params: vec![],
-                },
+                Statement::new("CREATE TABLE IF NOT EXISTS spinner__marks (n INTEGER)", []),
+                Statement::new("INSERT INTO spinner__marks VALUES (1)", []),
             ])
-            .map_err(CommandError::Store)
         };
-        match name.as_str() {
+        match name {
             "loop" => {
                 write()?;
                 let mut n: u64 = 0;
@@ -68,14 +38,22 @@ impl commands::Guest for Spinner {
                 store::execute(
                     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
                     &[],
-                )
-                .map_err(CommandError::Store)?;
+                )?;
+                Ok("{}".into())
+            }
+            "sleep" => {
+                // Waiting on a WASI timer runs no wasm: only the timer's cap
+                // at the deadline stops it.
+                write()?;
+                std::thread::sleep(std::time::Duration::from_secs(60));
                 Ok("{}".into())
             }
             "ping" => Ok("{\"pong\":true}".into()),
-            other => Err(CommandError::BadRequest(format!("unknown command {other}"))),
+            other => Err(CommandError::bad_request(format!(
+                "unknown command {other}"
+            ))),
         }
     }
 }
 
-export!(Spinner);
+wasmdesk_plugin::export!(Spinner, [commands]);

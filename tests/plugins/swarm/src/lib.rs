@@ -3,57 +3,10 @@
 //! command would fan out to n + n^2 + n^3 ... handler calls. It counts the
 //! calls it got in `swarm__calls`.
 
-wit_bindgen::generate!({
-    inline: r#"
-        package test:swarm;
-        world swarm {
-            include wasmdesk:plugin/base@1.1.0;
-            export wasmdesk:plugin/lifecycle@1.1.0;
-            export wasmdesk:plugin/commands@1.1.0;
-            export wasmdesk:plugin/hooks@1.1.0;
-        }
-    "#,
-    path: "../../../wit",
-    generate_all,
-});
-
-use exports::wasmdesk::plugin::commands::{self, CommandError};
-use exports::wasmdesk::plugin::manifest::{self, CommandInfo};
-use exports::wasmdesk::plugin::{hooks, lifecycle};
-use wasmdesk::plugin::{events, store};
+use wasmdesk_plugin::manifest::{CommandInfo, PluginManifest};
+use wasmdesk_plugin::{CommandError, Plugin, events, store};
 
 struct Swarm;
-
-impl manifest::Guest for Swarm {
-    fn get() -> manifest::PluginManifest {
-        manifest::PluginManifest {
-            id: "swarm".into(),
-            version: "0.1.0".into(),
-            description: "Actions that emit actions (test plugin).".into(),
-            capabilities: vec![],
-            commands: vec![CommandInfo {
-                name: "start".into(),
-                description: "Emit N swarm.ping actions; args: {\"n\": N}".into(),
-                argument_filters: vec![],
-                result_filter: None,
-            }],
-            actions: vec!["swarm.ping".into()],
-            filters: vec![],
-            processing: None,
-        }
-    }
-}
-
-impl lifecycle::Guest for Swarm {
-    fn setup(_previous: Option<String>) -> Result<(), String> {
-        store::execute(
-            "CREATE TABLE IF NOT EXISTS swarm__calls (id INTEGER PRIMARY KEY)",
-            &[],
-        )
-        .map(drop)
-        .map_err(|e| format!("{e:?}"))
-    }
-}
 
 /// `args` is `{"n": N}`: emit N actions, each asking for N more.
 fn emit(args: &str) {
@@ -68,24 +21,34 @@ fn emit(args: &str) {
     }
 }
 
-impl commands::Guest for Swarm {
-    fn run(_name: String, args: String) -> Result<String, CommandError> {
-        emit(&args);
-        Ok("{}".into())
+impl Plugin for Swarm {
+    fn manifest() -> PluginManifest {
+        PluginManifest::new("swarm", "0.1.0", "Actions that emit actions (test plugin).")
+            .command(CommandInfo::new(
+                "start",
+                "Emit N swarm.ping actions; args: {\"n\": N}",
+            ))
+            .action("swarm.ping")
     }
-}
 
-impl hooks::Guest for Swarm {
-    fn on_action(_event: String, payload: String) -> Result<(), String> {
-        store::execute("INSERT INTO swarm__calls DEFAULT VALUES", &[])
-            .map_err(|e| format!("{e:?}"))?;
-        emit(&payload);
+    fn setup(_previous: Option<&str>) -> Result<(), String> {
+        store::exec(
+            "CREATE TABLE IF NOT EXISTS swarm__calls (id INTEGER PRIMARY KEY)",
+            &[],
+        )?;
         Ok(())
     }
 
-    fn apply_filter(_filter: String, value: String) -> Result<String, String> {
-        Ok(value)
+    fn run(_name: &str, args: &str) -> Result<String, CommandError> {
+        emit(args);
+        Ok("{}".into())
+    }
+
+    fn on_action(_event: &str, payload: &str) -> Result<(), String> {
+        store::exec("INSERT INTO swarm__calls DEFAULT VALUES", &[])?;
+        emit(payload);
+        Ok(())
     }
 }
 
-export!(Swarm);
+wasmdesk_plugin::export!(Swarm, [lifecycle, commands, hooks]);
