@@ -35,10 +35,13 @@ function wasmdesk_privacy_exporter(string $email, int $page = 1): array
     $result = wasmdesk_client()->call('privacy.export-page', ['email' => $email, 'cursor' => $cursor]);
     $data = [];
     foreach ($result['items'] as $item) {
+        // WordPress merges groups of the same id across every exporter of
+        // the site: make ours unique by prefix, plugin and group.
+        $group = 'wasmdesk-' . $item['plugin'] . '-' . $item['group_id'];
         $data[] = [
-            'group_id' => 'wasmdesk-' . $item['group_id'],
+            'group_id' => $group,
             'group_label' => $item['group_label'],
-            'item_id' => 'wasmdesk-' . $item['group_id'] . '-' . $item['item_id'],
+            'item_id' => $group . '-' . $item['item_id'],
             'data' => array_map(function ($field) {
                 return ['name' => $field['name'], 'value' => $field['value']];
             }, $item['data']),

@@ -4,7 +4,6 @@ use std::io::Write;
 
 use crate::privacy::ErasureReport;
 use crate::registry::PluginEntry;
-use crate::registry::manifest::DataPolicy;
 use crate::site::{EnableReport, RemoveReport};
 use crate::store::Capability;
 
@@ -145,19 +144,24 @@ pub fn plugin_details(p: &PluginEntry) -> String {
                     s(&p.data_categories.join(", "))
                 ));
                 out.push_str(&format!("  retention: {}\n", s(&p.retention)));
-                for f in &p.personal_data {
-                    let policy = match &f.policy {
-                        DataPolicy::Delete => "deleted on erasure".to_string(),
-                        DataPolicy::Anonymise => "anonymised on erasure".to_string(),
-                        DataPolicy::Retain { reason, days } => {
-                            format!("retained {days} days: {}", s(reason))
-                        }
-                    };
+                for r in &p.retention_rules {
                     out.push_str(&format!(
-                        "    {}.{} ({}): {policy}\n",
+                        "    rule {}: {} ({} days by default)\n",
+                        s(&r.name),
+                        s(&r.description),
+                        r.days
+                    ));
+                }
+                if !p.personal_data.is_empty() {
+                    out.push_str("  personal data, and what erasure does to it:\n");
+                }
+                for f in &p.personal_data {
+                    out.push_str(&format!(
+                        "    {}.{} ({}): {}\n",
                         s(&f.table),
                         s(&f.column),
-                        s(&f.category)
+                        s(&f.category),
+                        s(&f.policy.on_erasure())
                     ));
                 }
             }
@@ -324,16 +328,17 @@ pub fn retention_run(applied: &[crate::privacy::retention::Applied], dry_run: bo
         return "no enabled plugin declares retention rules".into();
     }
     let verb = if dry_run { "would remove" } else { "removed" };
-    applied
-        .iter()
-        .map(|a| {
-            format!(
-                "{} {} ({} days): {verb} {} item(s)",
-                a.plugin, a.rule, a.days, a.items_removed
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = Vec::new();
+    for a in applied {
+        out.push(format!(
+            "{} {} ({} days): {verb} {} item(s)",
+            a.plugin, a.rule, a.days, a.items_removed
+        ));
+        // What the plugin says it did, under its rule; its own words, so
+        // shown escaped.
+        out.extend(a.messages.iter().map(|m| format!("  {}", s(m))));
+    }
+    out.join("\n")
 }
 
 pub fn request_line(r: &crate::privacy::requests::Request) -> String {

@@ -15,8 +15,12 @@ struct Cursor {
     cursor: Option<String>,
 }
 
+/// One exported item. `group_id` and `item_id` are the plugin's own, as in
+/// the archive's `export.json` (`plugins[].groups[].id`); `plugin` says
+/// whose, since two plugins may use the same group id.
 #[derive(Debug, Serialize)]
 pub struct ExportItemView {
+    pub plugin: String,
     pub group_id: String,
     pub group_label: String,
     pub item_id: String,
@@ -136,7 +140,8 @@ impl Site {
                     value: format!("{} ({}, {} bytes)", f.name, f.mime_type, f.content.len()),
                 }));
                 ExportItemView {
-                    group_id: format!("{id}-{}", item.group_id),
+                    plugin: id.clone(),
+                    group_id: item.group_id,
                     group_label: item.group_label,
                     item_id: item.item_id,
                     data,

@@ -177,7 +177,13 @@ pub fn render(register: &Register, html: bool) -> String {
                     put(
                         &mut out,
                         li,
-                        &format!("personal data {}.{} ({})", f.table, f.column, f.category),
+                        &format!(
+                            "personal data {}.{} ({}): {}",
+                            f.table,
+                            f.column,
+                            f.category,
+                            f.policy.on_erasure()
+                        ),
                     );
                 }
             }

@@ -87,6 +87,19 @@ pub enum DataPolicy {
     Retain { reason: String, days: u32 },
 }
 
+impl DataPolicy {
+    /// What an erasure does to the column, in the site owner's words: one
+    /// wording for `plugin inspect` and the register. The reason is the
+    /// plugin's text, unescaped: the caller shows it as it shows any.
+    pub fn on_erasure(&self) -> String {
+        match self {
+            DataPolicy::Delete => "deleted on erasure".to_string(),
+            DataPolicy::Anonymise => "anonymised on erasure".to_string(),
+            DataPolicy::Retain { reason, days } => format!("retained {days} days: {reason}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RetentionRule {
     pub name: String,

@@ -453,3 +453,77 @@ echo json_encode(['export' => $export, 'export_pages' => $pages, 'erase' => $era
         );
     }
 }
+
+#[test]
+fn an_export_page_names_groups_as_the_archive_does_with_their_plugin() {
+    let site = TestSite::with(&["tickets", "consent"]);
+    site.call(
+        "tickets.create",
+        json!({"email": "ada@example.com", "subject": "Invoice", "body": "Where is it?"}),
+    )
+    .ok();
+    site.call(
+        "consent.record",
+        json!({"email": "ada@example.com", "purpose": "newsletter", "given": false, "channel": "web"}),
+    )
+    .ok();
+    let mut paged: Vec<(String, String, String)> = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let response = site.bridge_one(json!({"op": "privacy.export-page",
+            "args": {"email": "ada@example.com", "cursor": cursor}}));
+        assert_eq!(response["ok"], true, "{response}");
+        let result = &response["result"];
+        for item in result["items"].as_array().unwrap() {
+            let field = |name: &str| item[name].as_str().unwrap().to_string();
+            paged.push((field("plugin"), field("group_id"), field("item_id")));
+        }
+        cursor = result["next"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    let first = site.bridge_one(json!({"op": "privacy.export-page",
+        "args": {"email": "ada@example.com"}}));
+    let item = &first["result"]["items"][0];
+    assert_eq!(
+        (&item["plugin"], &item["group_id"], &item["group_label"]),
+        (&json!("consent"), &json!("consent"), &json!("Consent")),
+        "{item}"
+    );
+
+    let out = site.root.join("ada.zip");
+    site.run(&[
+        "privacy",
+        "export",
+        "--email",
+        "ada@example.com",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let export: Value = serde_json::from_reader(zip.by_name("export.json").unwrap()).unwrap();
+    let mut archived: Vec<(String, String, String)> = Vec::new();
+    for plugin in export["plugins"].as_array().unwrap() {
+        for group in plugin["groups"].as_array().unwrap() {
+            for item in group["items"].as_array().unwrap() {
+                archived.push((
+                    plugin["id"].as_str().unwrap().to_string(),
+                    group["id"].as_str().unwrap().to_string(),
+                    item["id"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    assert!(
+        paged.contains(&("tickets".into(), "tickets".into(), "1".into())),
+        "{paged:?}"
+    );
+    paged.sort();
+    archived.sort();
+    assert_eq!(
+        paged, archived,
+        "the pages and the archive name the same groups"
+    );
+}

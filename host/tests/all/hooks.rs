@@ -62,11 +62,18 @@ fn actions_fire_after_the_ticket_committed_with_their_payloads() {
         ]
     );
     assert_eq!(seen[0]["payload"]["id"], id);
+    assert_eq!(seen[0]["payload"]["customer_id"], 1);
     assert_eq!(
         seen[1]["payload"],
-        json!({"ticket_id": id, "from": "open", "to": "pending"})
+        json!({"ticket_id": id, "customer_id": 1, "from": "open", "to": "pending",
+               "email": "a@example.com", "subject": "S"})
     );
     assert_eq!(seen[2]["payload"]["from"], "agent");
+    assert_eq!(seen[2]["payload"]["customer_id"], 1);
+    assert_eq!(
+        seen[3]["payload"],
+        json!({"ticket_id": id, "customer_id": 1})
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The tickets plugin through `wasmdesk call`: threads, status flow, tags,
-//! assignment, attachments, search, paging, trash.
+//! assignment, attachments, search, paging, trash; and its data contract
+//! (the tables and action payloads docs/tickets.md promises other plugins).
 
 use serde_json::{Value, json};
 
@@ -427,5 +428,416 @@ fn every_field_has_a_limit_named_in_its_error_and_long_searches_never_reach_the_
     assert!(
         error["message"].as_str().unwrap().contains("at most 500"),
         "{error}"
+    );
+}
+
+/// docs/tickets.md, as a plugin author reads it.
+const TICKETS_DOC: &str = include_str!("../../../docs/tickets.md");
+
+/// Data contracts already published, with their schema fingerprints: a
+/// row of docs/tickets.md that must never change. Add the newest row of
+/// the docs' table here when a tickets plugin with it is released.
+const PUBLISHED_CONTRACTS: &[(&str, &str)] = &[("1.0", "5faabdb46cbdc002")];
+
+/// The text under `## heading` in docs/tickets.md, up to the next `## `.
+fn doc_section(heading: &str) -> &'static str {
+    let start = TICKETS_DOC
+        .find(&format!("\n## {heading}\n"))
+        .unwrap_or_else(|| panic!("docs/tickets.md has no section {heading:?}"));
+    let rest = &TICKETS_DOC[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+    &rest[..end]
+}
+
+/// The `### ` subsections of `section`: (title, text).
+fn subsections(section: &str) -> Vec<(String, String)> {
+    section
+        .split("\n### ")
+        .skip(1)
+        .map(|part| {
+            let (title, body) = part.split_once('\n').unwrap_or((part, ""));
+            (title.trim().trim_matches('`').to_string(), body.to_string())
+        })
+        .collect()
+}
+
+/// The rows of the first Markdown table in `text` after its header, each
+/// a list of trimmed cells (backticks around a whole cell removed).
+fn table_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|cell| {
+                    let cell = cell.trim();
+                    match cell.strip_prefix('`').and_then(|c| c.strip_suffix('`')) {
+                        Some(inner) if !inner.contains('`') => inner.to_string(),
+                        _ => cell.to_string(),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The `CHECK (...)` constraints in a `CREATE TABLE` statement, with their
+/// white space normalised.
+fn checks(sql: &str) -> Vec<String> {
+    let upper = sql.to_ascii_uppercase();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = upper[from..].find("CHECK") {
+        let open = from + at + sql[from + at..].find('(').expect("CHECK (");
+        let mut depth = 0;
+        let mut end = open;
+        for (i, c) in sql[open..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let clause: Vec<&str> = sql[open + 1..end].split_whitespace().collect();
+        found.push(clause.join(" "));
+        from = end;
+    }
+    found.sort();
+    found
+}
+
+/// Each column of `table` as docs/tickets.md writes it: (name, `TYPE` or
+/// `TYPE NOT NULL`).
+fn columns(conn: &rusqlite::Connection, table: &str) -> Vec<(String, String)> {
+    let mut stmt = conn
+        .prepare("SELECT name, type, \"notnull\" FROM pragma_table_info(?1)")
+        .unwrap();
+    let mut columns: Vec<(String, String)> = stmt
+        .query_map([table], |r| {
+            let kind: String = r.get(1)?;
+            let not_null: bool = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                if not_null {
+                    format!("{kind} NOT NULL")
+                } else {
+                    kind
+                },
+            ))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    columns.sort();
+    columns
+}
+
+/// The first 16 hex digits of a SHA-256 over what a reader of `tables`
+/// relies on: each column's name, type, NOT NULL, default and primary-key
+/// position, the foreign keys, and the UNIQUE and CHECK constraints. Columns are taken
+/// by name, not position (an upgraded site has them in another order).
+fn schema_fingerprint(conn: &rusqlite::Connection, tables: &[String]) -> String {
+    use sha2::Digest;
+    let mut tables = tables.to_vec();
+    tables.sort();
+    let mut text = String::new();
+    for table in &tables {
+        text.push_str(&format!("table {table}\n"));
+        let mut lines: Vec<String> = conn
+            .prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)")
+            .unwrap()
+            .query_map([table], |r| {
+                Ok(format!(
+                    "column {} {} notnull={} default={} pk={}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<String>>(3)?.unwrap_or("NULL".into()),
+                    r.get::<_, i64>(4)?
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1)")
+            .unwrap()
+            .query_map([table], |r| {
+                Ok(format!(
+                    "foreign key {} -> {}.{}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?.unwrap_or("rowid".into())
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        lines.extend(keys);
+        // UNIQUE constraints (not the indexes kept for speed: no reader
+        // relies on those).
+        let unique: Vec<String> = conn
+            .prepare(
+                "SELECT group_concat(c.name, ', ') FROM pragma_index_list(?1) i, \
+                 pragma_index_info(i.name) c WHERE i.origin = 'u' GROUP BY i.name",
+            )
+            .unwrap()
+            .query_map([table], |r| {
+                Ok(format!("unique ({})", r.get::<_, String>(0)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        lines.extend(unique);
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        lines.extend(checks(&sql).into_iter().map(|c| format!("check {c}")));
+        lines.sort();
+        for line in lines {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn the_data_contract_in_the_docs_matches_the_schema() {
+    let site = TestSite::with(&["tickets"]);
+    let conn = site.sqlite();
+    let section = doc_section("Tables other plugins may read");
+
+    // Every tickets table is in the contract or listed as internal.
+    let mut documented: Vec<(String, Vec<Vec<String>>)> = Vec::new();
+    let mut internal: Vec<String> = Vec::new();
+    for (title, body) in subsections(section) {
+        if title == "Internal tables" {
+            internal = body
+                .split('`')
+                .filter(|word| word.starts_with("tickets__"))
+                .map(String::from)
+                .collect();
+        } else {
+            documented.push((title, table_rows(&body)));
+        }
+    }
+    let contract: Vec<String> = documented.iter().map(|(t, _)| t.clone()).collect();
+    let mut in_docs: Vec<String> = contract.iter().chain(&internal).cloned().collect();
+    in_docs.sort();
+    let mut in_schema: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' \
+             AND name LIKE 'tickets\\_\\_%' ESCAPE '\\' ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    in_schema.sort();
+    assert_eq!(
+        in_docs, in_schema,
+        "every tickets__ table must be in docs/tickets.md, under \"Tables other plugins may \
+         read\": as a `### table` of the data contract (a new one is a new minor version), or \
+         named under \"Internal tables\""
+    );
+
+    // Every column, with its type, and exactly the personal data of the
+    // plugin's own map.
+    let manifest = site
+        .run(&["--json", "plugin", "inspect", "tickets"])
+        .ok()
+        .json()["manifest"]
+        .clone();
+    let personal = manifest["processing"]["personal_data"].as_array().unwrap();
+    for (table, rows) in &documented {
+        let mut in_docs: Vec<(String, String)> = rows
+            .iter()
+            .map(|row| (row[0].clone(), row[1].clone()))
+            .collect();
+        in_docs.sort();
+        assert_eq!(
+            in_docs,
+            columns(&conn, table),
+            "docs/tickets.md documents {table} with other columns or types than the schema \
+             has: document every column (and bump the data contract's version)"
+        );
+        for row in rows {
+            let declared = personal
+                .iter()
+                .any(|f| f["table"] == table.as_str() && f["column"] == row[0].as_str());
+            assert_eq!(
+                row[3].starts_with("yes"),
+                declared,
+                "{table}.{}: docs/tickets.md says personal data {:?}, the plugin's \
+                 personal-data map says {declared}",
+                row[0],
+                row[3]
+            );
+        }
+    }
+
+    // The schema's fingerprint is the one recorded for the version the
+    // plugin declares.
+    let fingerprint = schema_fingerprint(&conn, &contract);
+    let description = manifest["description"].as_str().unwrap();
+    let declared = description
+        .split("data contract ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the tickets manifest names no data contract: {description}"));
+    let history = table_rows(section);
+    let rows: Vec<(&str, &str)> = history
+        .iter()
+        .map(|row| (row[0].as_str(), row[2].as_str()))
+        .collect();
+    for (version, published) in PUBLISHED_CONTRACTS {
+        assert!(
+            rows.contains(&(version, published)),
+            "data contract {version} was published with fingerprint {published}: keep its row \
+             in docs/tickets.md as it is; a changed schema is a new version"
+        );
+    }
+    let mut versions: Vec<&str> = rows.iter().map(|(v, _)| *v).collect();
+    versions.dedup();
+    assert_eq!(versions.len(), rows.len(), "a version twice: {rows:?}");
+    let (current, recorded) = *rows.last().expect("docs/tickets.md lists a data contract");
+    let bump = format!(
+        "bump DATA_CONTRACT_VERSION in plugins/tickets/src/schema.rs (the minor for an added \
+         table or column, the major for anything renamed, removed or changed), add a row for \
+         it with fingerprint `{fingerprint}` to the contract table in docs/tickets.md (\"Tables \
+         other plugins may read\"), and document what changed there"
+    );
+    assert_eq!(
+        declared, current,
+        "the tickets plugin declares data contract {declared}, but the last row in \
+         docs/tickets.md is {current}: {bump}"
+    );
+    assert_eq!(
+        fingerprint, recorded,
+        "the tickets tables changed: their fingerprint is {fingerprint}, but docs/tickets.md \
+         records {recorded} for data contract {current}: {bump}"
+    );
+}
+
+#[test]
+fn every_ticket_action_carries_the_fields_the_docs_list() {
+    let site = TestSite::with(&["tickets", "watcher"]);
+    let section = doc_section("Actions and filters");
+    // (field, delivered without grants)
+    let documented = |event: &str| -> Vec<(String, bool)> {
+        let (_, body) = subsections(section)
+            .into_iter()
+            .find(|(title, _)| title == event)
+            .unwrap_or_else(|| panic!("docs/tickets.md does not document {event}"));
+        table_rows(&body)
+            .into_iter()
+            .map(|row| (row[0].clone(), row[3] == "yes"))
+            .collect()
+    };
+    let run_through_every_action = |email: &str| {
+        let id = site
+            .call(
+                "tickets.create",
+                json!({"email": email, "subject": "Invoice", "body": "Where is it?"}),
+            )
+            .ok()
+            .json()["id"]
+            .clone();
+        site.call("tickets.reply", json!({"id": id, "body": "On it"}))
+            .ok();
+        site.call(
+            "tickets.set-status",
+            json!({"id": id, "status": "resolved"}),
+        )
+        .ok();
+        site.call("tickets.delete", json!({"id": id})).ok();
+    };
+    let events = || -> Vec<Value> {
+        site.call("watcher.events", json!({}))
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+
+    run_through_every_action("ada@example.com");
+    let withheld = events();
+    crate::hooks::grant_all_ticket_tables(&site, "watcher");
+    run_through_every_action("grace@example.com");
+    let whole: Vec<Value> = events().split_off(withheld.len());
+    let names = |seen: &[Value]| -> Vec<String> {
+        seen.iter()
+            .map(|e| e["event"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expected = [
+        "ticket.created",
+        "ticket.status-changed",
+        "ticket.replied",
+        "ticket.status-changed",
+        "ticket.deleted",
+    ];
+    assert_eq!(names(&withheld), expected);
+    assert_eq!(names(&whole), expected);
+
+    for (without, with) in withheld.iter().zip(&whole) {
+        let event = with["event"].as_str().unwrap();
+        let fields = documented(event);
+        let mut keys: Vec<&String> = with["payload"].as_object().unwrap().keys().collect();
+        keys.sort();
+        let mut listed: Vec<&String> = fields.iter().map(|(f, _)| f).collect();
+        listed.sort();
+        assert_eq!(
+            keys, listed,
+            "{event}: the payload has other fields than docs/tickets.md lists"
+        );
+        let payload = without["payload"].as_object().unwrap();
+        let held: Vec<&str> = payload["withheld"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        for (field, delivered) in &fields {
+            let arrived = payload.get(field.as_str());
+            if *delivered {
+                assert!(
+                    arrived.is_some_and(|v| v.is_number() || v.is_null()),
+                    "{event}.{field} is documented as delivered without grants: {payload:?}"
+                );
+            } else {
+                assert!(
+                    held.contains(&field.as_str()) || arrived.is_some_and(Value::is_null),
+                    "{event}.{field} is documented as withheld without grants: {payload:?}"
+                );
+            }
+        }
+    }
+
+    // The status change tells whom to tell, whatever the handler's grants.
+    assert_eq!(
+        withheld[1]["payload"],
+        json!({"ticket_id": 1, "customer_id": 1, "withheld": ["email", "from", "subject", "to"]})
+    );
+    assert_eq!(
+        whole[3]["payload"],
+        json!({"ticket_id": 2, "customer_id": 2, "from": "pending", "to": "resolved",
+               "email": "grace@example.com", "subject": "Invoice"})
     );
 }

@@ -4,11 +4,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value as Json, json};
+use wasmdesk_plugin::{CommandError, Value};
 
 use crate::db::{self, int, text};
-use crate::exports::wasmdesk::plugin::commands::CommandError;
 use crate::settings;
-use crate::wasmdesk::plugin::types::Value;
 
 /// One attachment from a command's arguments, decoded and checked.
 pub struct NewAttachment {

@@ -4,25 +4,20 @@
 use serde_json::{Value as Json, json};
 
 use crate::attachments;
+use wasmdesk_plugin::{CommandError, Value, events};
+
 use crate::db::{self, int, null, text};
-use crate::exports::wasmdesk::plugin::commands::CommandError;
 use crate::settings;
-use crate::wasmdesk::plugin::events;
-use crate::wasmdesk::plugin::types::Value;
 
 const STATUSES: &[&str] = &["open", "pending", "resolved", "closed"];
 const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
 const MAX_LIMIT: i64 = 500;
 const MS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 
-fn bad(message: impl Into<String>) -> CommandError {
-    CommandError::BadRequest(message.into())
-}
-
 pub fn id_arg(args: &Json) -> Result<i64, CommandError> {
     args["id"]
         .as_i64()
-        .ok_or_else(|| bad("id is required (an integer)"))
+        .ok_or_else(|| CommandError::bad_request("id is required (an integer)"))
 }
 
 /// The longest value each text field takes, in characters (docs/tickets.md).
@@ -45,18 +40,16 @@ fn limited<'a>(field: &str, value: &'a str) -> Result<&'a str, CommandError> {
         .map_or(10_000, |(_, max)| *max);
     let length = value.chars().count();
     if length > max {
-        return Err(bad(format!(
+        return Err(CommandError::bad_request(format!(
             "{field} is {length} characters long; at most {max} are allowed"
         )));
     }
     Ok(value)
 }
 
+/// `field`'s value, trimmed, non-empty, within its length limit.
 fn required<'a>(args: &'a Json, field: &str) -> Result<&'a str, CommandError> {
-    match args[field].as_str().map(str::trim) {
-        Some(s) if !s.is_empty() => limited(field, s),
-        _ => Err(bad(format!("{field} is required (a non-empty string)"))),
-    }
+    limited(field, wasmdesk_plugin::args::required_str(args, field)?)
 }
 
 fn one_of<'a>(
@@ -67,36 +60,11 @@ fn one_of<'a>(
     match value {
         Json::Null => Ok(None),
         Json::String(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
-        other => Err(bad(format!(
+        other => Err(CommandError::bad_request(format!(
             "{field} must be one of {}, not {other}",
             allowed.join(", ")
         ))),
     }
-}
-
-fn email_arg(args: &Json) -> Result<String, CommandError> {
-    let email = match args["email"].as_str().map(str::trim) {
-        Some(s) if !s.is_empty() => s.to_lowercase(),
-        _ => return Err(bad("email is required (a non-empty string)")),
-    };
-    // RFC 5321's limits: one @, 1 to 64 bytes before it, a dotted domain
-    // after it, 254 bytes in all, no spaces.
-    let valid = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email.split_once('@').is_some_and(|(user, host)| {
-            !user.is_empty()
-                && user.len() <= 64
-                && !host.contains('@')
-                && host.contains('.')
-                && host.split('.').all(|l| !l.is_empty() && l.len() <= 63)
-        });
-    if !valid {
-        let shown: String = email.chars().take(80).collect();
-        return Err(bad(format!(
-            "email {shown:?} is not an e-mail address (one @, at most 64 bytes before it and 254 in all, no spaces)"
-        )));
-    }
-    Ok(email)
 }
 
 /// Tags are short lower-case words: letters, digits, `-` and `_`.
@@ -106,9 +74,9 @@ fn tags_arg(args: &Json, field: &str) -> Result<Vec<String>, CommandError> {
     };
     let list = list
         .as_array()
-        .ok_or_else(|| bad(format!("{field} must be a list of tags")))?;
+        .ok_or_else(|| CommandError::bad_request(format!("{field} must be a list of tags")))?;
     if list.len() > MAX_TAGS {
-        return Err(bad(format!(
+        return Err(CommandError::bad_request(format!(
             "{field} has {} tags; at most {MAX_TAGS} are allowed",
             list.len()
         )));
@@ -127,7 +95,7 @@ fn tags_arg(args: &Json, field: &str) -> Result<Vec<String>, CommandError> {
             if valid {
                 Ok(tag)
             } else {
-                Err(bad(format!(
+                Err(CommandError::bad_request(format!(
                     "tag {t} is not valid: use letters, digits, - and _"
                 )))
             }
@@ -139,21 +107,30 @@ fn emit(event: &str, payload: Json) {
     events::emit(event, &payload.to_string());
 }
 
-/// The ticket's status and trash state; `not-found` when there is none.
+/// The ticket's customer, status and trash state; `not-found` when there
+/// is none.
 struct Ticket {
     id: i64,
+    customer_id: i64,
     status: String,
     deleted: bool,
 }
 
 fn ticket(id: i64) -> Result<Ticket, CommandError> {
     let r = db::run(
-        "SELECT status, deleted_at IS NOT NULL FROM tickets__tickets WHERE id = ?1",
+        "SELECT customer_id, status, deleted_at IS NOT NULL FROM tickets__tickets WHERE id = ?1",
         &[int(id)],
     )?;
     match r.rows.first().map(|row| row.as_slice()) {
-        Some([Value::Text(status), Value::Integer(deleted)]) => Ok(Ticket {
+        Some(
+            [
+                Value::Integer(customer_id),
+                Value::Text(status),
+                Value::Integer(deleted),
+            ],
+        ) => Ok(Ticket {
             id,
+            customer_id: *customer_id,
             status: status.clone(),
             deleted: *deleted != 0,
         }),
@@ -237,7 +214,7 @@ fn add_message(
 
 /// `{email, name?, subject, body, priority?, tags?, attachments?}` -> the new ticket.
 pub fn create(args: &Json) -> Result<Json, CommandError> {
-    let email = email_arg(args)?;
+    let email = wasmdesk_plugin::args::email(args, "email")?;
     let subject = required(args, "subject")?;
     let body = required(args, "body")?;
     let priority = one_of(&args["priority"], "priority", PRIORITIES)?.unwrap_or("normal");
@@ -276,7 +253,11 @@ pub fn create(args: &Json) -> Result<Json, CommandError> {
         )?;
     }
     let created = read(id)?;
-    emit("ticket.created", created.clone());
+    // Every ticket action carries the customer's id: a number, which a
+    // handler receives even when the rest of the payload is withheld.
+    let mut payload = created.clone();
+    payload["customer_id"] = json!(owner);
+    emit("ticket.created", payload);
     Ok(created)
 }
 
@@ -331,13 +312,13 @@ pub fn list(args: &Json) -> Result<Json, CommandError> {
         v => v
             .as_i64()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| bad(format!("limit must be 1 to {MAX_LIMIT}")))?,
+            .ok_or_else(|| CommandError::bad_request(format!("limit must be 1 to {MAX_LIMIT}")))?,
     };
     let cursor = match &args["cursor"] {
         Json::Null => i64::MAX,
-        v => v
-            .as_i64()
-            .ok_or_else(|| bad("cursor must be the next_cursor of the previous page"))?,
+        v => v.as_i64().ok_or_else(|| {
+            CommandError::bad_request("cursor must be the next_cursor of the previous page")
+        })?,
     };
     // The most selective index drives the query in ticket-id order, newest
     // first, so a page stops after `limit` rows however many tickets match:
@@ -479,7 +460,7 @@ fn fts_query(text: &str) -> Result<Option<String>, CommandError> {
         .map(|w| format!("\"{w}\""))
         .collect();
     if words.len() > MAX_SEARCH_WORDS {
-        return Err(bad(format!(
+        return Err(CommandError::bad_request(format!(
             "text has {} words; a search takes at most {MAX_SEARCH_WORDS}",
             words.len()
         )));
@@ -500,7 +481,7 @@ pub fn reply(args: &Json) -> Result<Json, CommandError> {
     // participant named by `email` (the thread is then shared).
     let customer = match (from, args["email"].as_str()) {
         ("customer", Some(_)) => {
-            let email = email_arg(args)?;
+            let email = wasmdesk_plugin::args::email(args, "email")?;
             db::run(
                 "INSERT INTO tickets__customers (email, created_at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING",
                 &[text(&email), int(now)],
@@ -522,7 +503,8 @@ pub fn reply(args: &Json) -> Result<Json, CommandError> {
     let ticket = read(t.id)?;
     emit(
         "ticket.replied",
-        json!({"ticket_id": t.id, "message_id": message, "from": from, "ticket": ticket}),
+        json!({"ticket_id": t.id, "customer_id": t.customer_id, "message_id": message,
+               "from": from, "ticket": ticket}),
     );
     Ok(ticket)
 }
@@ -543,7 +525,11 @@ pub fn assign(args: &Json) -> Result<Json, CommandError> {
     let assignee = match &args["assignee"] {
         Json::Null => null(),
         Json::String(s) if !s.trim().is_empty() => text(limited("assignee", s.trim())?),
-        other => return Err(bad(format!("assignee must be a name or null, not {other}"))),
+        other => {
+            return Err(CommandError::bad_request(format!(
+                "assignee must be a name or null, not {other}"
+            )));
+        }
     };
     let now = db::now();
     db::run(
@@ -559,7 +545,7 @@ pub fn tag(args: &Json) -> Result<Json, CommandError> {
     let add = tags_arg(args, "add")?;
     let remove = tags_arg(args, "remove")?;
     if add.is_empty() && remove.is_empty() {
-        return Err(bad(
+        return Err(CommandError::bad_request(
             "give tags to add or remove: {\"id\": 1, \"add\": [\"billing\"]}",
         ));
     }
@@ -582,8 +568,8 @@ pub fn tag(args: &Json) -> Result<Json, CommandError> {
 /// `{id, status}` -> the ticket.
 pub fn set_status(args: &Json) -> Result<Json, CommandError> {
     let t = live_ticket(id_arg(args)?)?;
-    let status =
-        one_of(&args["status"], "status", STATUSES)?.ok_or_else(|| bad("status is required"))?;
+    let status = one_of(&args["status"], "status", STATUSES)?
+        .ok_or_else(|| CommandError::bad_request("status is required"))?;
     let now = db::now();
     change_status(&t, status, now)?;
     touch(t.id, now)?;
@@ -598,9 +584,18 @@ fn change_status(t: &Ticket, status: &str, now: i64) -> Result<(), CommandError>
         "UPDATE tickets__tickets SET status = ?2, updated_at = ?3 WHERE id = ?1",
         &[int(t.id), text(status), int(now)],
     )?;
+    // What a handler needs to tell the customer, so that it need not read
+    // the ticket and its customer again.
+    let r = db::run(
+        "SELECT c.email, t.subject FROM tickets__tickets t
+         JOIN tickets__customers c ON c.id = t.customer_id WHERE t.id = ?1",
+        &[int(t.id)],
+    )?;
+    let about = db::objects(&r).into_iter().next().unwrap_or_default();
     emit(
         "ticket.status-changed",
-        json!({"ticket_id": t.id, "from": t.status, "to": status}),
+        json!({"ticket_id": t.id, "customer_id": t.customer_id, "from": t.status, "to": status,
+               "email": about["email"], "subject": about["subject"]}),
     );
     Ok(())
 }
@@ -614,7 +609,10 @@ pub fn delete(args: &Json) -> Result<Json, CommandError> {
         &[int(t.id), int(now)],
     )?;
     let days = settings::get("trash_days")?;
-    emit("ticket.deleted", json!({"ticket_id": t.id}));
+    emit(
+        "ticket.deleted",
+        json!({"ticket_id": t.id, "customer_id": t.customer_id}),
+    );
     Ok(json!({"id": t.id, "deleted_at": now, "purge_after": now + days * MS_PER_DAY}))
 }
 
@@ -639,10 +637,9 @@ pub fn restore(args: &Json) -> Result<Json, CommandError> {
 pub fn purge_trash(args: &Json) -> Result<Json, CommandError> {
     let days = match &args["older_than_days"] {
         Json::Null => settings::get("trash_days")?,
-        v => v
-            .as_i64()
-            .filter(|d| *d >= 0)
-            .ok_or_else(|| bad("older_than_days must be a whole number of days"))?,
+        v => v.as_i64().filter(|d| *d >= 0).ok_or_else(|| {
+            CommandError::bad_request("older_than_days must be a whole number of days")
+        })?,
     };
     let cutoff = db::now() - days * MS_PER_DAY;
     let purged = purge_where(

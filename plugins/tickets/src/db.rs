@@ -1,57 +1,16 @@
-//! Small helpers over the host's `store` import.
+//! The store helpers the tickets plugin's modules share: the SDK's, under
+//! the names they use here.
 
-use crate::exports::wasmdesk::plugin::commands::CommandError;
-use crate::wasmdesk::plugin::store::{self, QueryResult};
-use crate::wasmdesk::plugin::types::{StoreError, Value};
+use wasmdesk_plugin::store::{self, QueryResult};
+use wasmdesk_plugin::{CommandError, Value};
 
-pub fn exec(sql: &str, params: &[Value]) -> Result<QueryResult, StoreError> {
-    store::execute(sql, params)
-}
+pub use wasmdesk_plugin::store::{execute as exec, int, null, objects, text, to_json as json};
 
 /// Run a statement inside a command: a store error ends the command.
 pub fn run(sql: &str, params: &[Value]) -> Result<QueryResult, CommandError> {
-    store::execute(sql, params).map_err(CommandError::Store)
-}
-
-pub fn text(s: &str) -> Value {
-    Value::Text(s.to_string())
-}
-
-pub fn null() -> Value {
-    Value::Null
-}
-
-pub fn int(i: i64) -> Value {
-    Value::Integer(i)
+    Ok(store::execute(sql, params)?)
 }
 
 pub fn now() -> i64 {
-    crate::wasmdesk::plugin::clock::now_ms()
-}
-
-/// A row value as JSON.
-pub fn json(value: &Value) -> serde_json::Value {
-    match value {
-        Value::Null => serde_json::Value::Null,
-        Value::Integer(i) => (*i).into(),
-        Value::Real(f) => (*f).into(),
-        Value::Text(s) => s.clone().into(),
-        Value::Blob(b) => b.len().into(),
-    }
-}
-
-/// Rows as JSON objects keyed by column name.
-pub fn objects(result: &QueryResult) -> Vec<serde_json::Value> {
-    result
-        .rows
-        .iter()
-        .map(|row| {
-            let fields = result
-                .columns
-                .iter()
-                .zip(row)
-                .map(|(c, v)| (c.clone(), json(v)));
-            serde_json::Value::Object(fields.collect())
-        })
-        .collect()
+    wasmdesk_plugin::clock::now_ms()
 }

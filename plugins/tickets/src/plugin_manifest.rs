@@ -1,6 +1,6 @@
 //! What the tickets plugin tells the host about itself.
 
-use crate::exports::wasmdesk::plugin::manifest::{
+use wasmdesk_plugin::manifest::{
     ArgumentFilter, CommandInfo, DataPolicy, PersonalField, PluginManifest, Processing,
     RetentionRule,
 };
@@ -38,9 +38,13 @@ pub fn manifest() -> PluginManifest {
     PluginManifest {
         id: "tickets".into(),
         version: "0.2.0".into(),
-        description:
-            "Support tickets: customers, tickets, threads with internal notes, tags, attachments."
-                .into(),
+        // The data contract's version goes where the site owner and the
+        // author of a plugin that reads these tables both look.
+        description: format!(
+            "Support tickets: customers, tickets, threads with internal notes, tags, attachments; \
+             data contract {} (docs/tickets.md).",
+            crate::schema::DATA_CONTRACT_VERSION
+        ),
         capabilities: vec![],
         commands: vec![
             with_body_filter(command(

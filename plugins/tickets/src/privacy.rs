@@ -2,14 +2,14 @@
 //! export and erase everything stored about one customer, paged by ticket id.
 
 use serde_json::Value as Json;
+use wasmdesk_identifiers::{ByteSearch, Person};
+use wasmdesk_plugin::Value;
+use wasmdesk_plugin::privacy::{
+    ErasePage, ExportFile, ExportItem, ExportPage, RetentionReport, Subject,
+};
 
 use crate::commands::purge_where;
 use crate::db::{self, int, text};
-use crate::exports::wasmdesk::plugin::privacy::{
-    ErasePage, ExportFile, ExportItem, ExportPage, RetentionReport, Subject,
-};
-use crate::wasmdesk::plugin::types::Value;
-use wasmdesk_identifiers::{ByteSearch, Person};
 
 /// Tickets per page: a page must fit comfortably in one call's deadline.
 const PAGE: i64 = 50;

@@ -4,6 +4,13 @@
 
 use crate::db;
 
+/// The version of the tables other plugins may be granted, as documented in
+/// docs/tickets.md ("Tables other plugins may read"): the minor grows when a
+/// table or column is added, the major when anything a reader relies on is
+/// renamed, removed or changed. `host/tests/all/tickets.rs` fails when the
+/// schema changes and this does not.
+pub const DATA_CONTRACT_VERSION: &str = "1.0";
+
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS tickets__customers (
         id         INTEGER PRIMARY KEY,

@@ -1,9 +1,9 @@
 //! Site-owner settings of the tickets plugin, kept in `tickets__settings`.
 
 use serde_json::{Value as Json, json};
+use wasmdesk_plugin::CommandError;
 
 use crate::db::{self, int, text};
-use crate::exports::wasmdesk::plugin::commands::CommandError;
 
 /// (key, default, largest allowed)
 const SETTINGS: &[(&str, i64, i64)] = &[
