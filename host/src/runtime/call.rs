@@ -122,6 +122,7 @@ impl Runtime {
             ),
         );
         store.limiter(|state| &mut state.limiter);
+        store.data_mut().deadline = Some(call.deadline);
         let remaining = call.deadline.saturating_duration_since(Instant::now());
         store.set_epoch_deadline(crate::engine::deadline_ticks(remaining));
         store.epoch_deadline_trap();
@@ -145,10 +146,13 @@ impl Runtime {
     }
 }
 
-/// After a call returned normally: a denial, a passed deadline or a
-/// statement over the memory cap still fails it, whatever the plugin made
-/// of the store's error.
+/// After a call returned normally: a denial, a passed deadline (also one
+/// a WASI timer was cut short at) or a statement over the memory cap still
+/// fails it, whatever the plugin made of the store's error.
 pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
+    if state.waited_past_deadline {
+        return Some(deadline(call));
+    }
     let db = state.db.as_ref()?;
     if let Some(denial) = db.denial() {
         return Some(CallError::Denied {

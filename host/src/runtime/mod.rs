@@ -7,6 +7,7 @@ pub mod imports;
 pub mod limits;
 pub mod log;
 pub mod plugin;
+mod sleep;
 pub mod state;
 
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .expect("WASI links once into a fresh linker");
+        sleep::cap_timers(&mut linker).expect("WASI's timers are there to be replaced");
         bindings::Plugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
             state
         })

@@ -28,6 +28,13 @@ pub struct HostState {
     /// then crashes because it let the error escape (componentize-py and
     /// componentize-js trap on an error of the wrong type).
     pub last_store_error: Option<String>,
+    /// When the call must be over: WASI's timers fire no later
+    /// (runtime/sleep.rs).
+    pub deadline: Option<std::time::Instant>,
+    /// Where the call's monotonic clock starts.
+    pub clock_base: std::time::Instant,
+    /// The plugin asked to wait past its deadline: the call has failed it.
+    pub waited_past_deadline: bool,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
     wasi: WasiCtx,
@@ -47,9 +54,11 @@ impl HostState {
         // arguments, no network (the default socket check refuses every
         // address, and name lookup is off). The defaults left in place are
         // the host's clocks and its secure random generator.
+        let clock_base = std::time::Instant::now();
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
+            .monotonic_clock(super::sleep::CallClock { base: clock_base })
             .build();
         HostState {
             plugin: plugin.to_string(),
@@ -59,6 +68,9 @@ impl HostState {
             site_key,
             events: Emitted::default(),
             last_store_error: None,
+            deadline: None,
+            clock_base,
+            waited_past_deadline: false,
             stdout,
             stderr,
             wasi,
@@ -110,6 +122,12 @@ impl Emitted {
         }
         self.0.push((event, payload));
         Ok(())
+    }
+}
+
+impl HostState {
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 }
 

@@ -101,6 +101,30 @@ fn a_runaway_query_is_interrupted_at_the_deadline() {
 }
 
 #[test]
+fn a_plugin_sleeping_on_a_wasi_timer_is_stopped_at_its_deadline() {
+    let site = TestSite::with(&["spinner"]);
+    site.run(&["plugin", "limits", "spinner", "--deadline-ms", "300"])
+        .ok();
+    let started = std::time::Instant::now();
+    let (code, error) = site.call_err("spinner.sleep", json!({}));
+    assert_eq!(
+        (code, error["code"].as_str()),
+        (7, Some("deadline_exceeded")),
+        "{error}"
+    );
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "woken at the deadline, not after its minute: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(site.count("spinner__marks"), 0, "the write was rolled back");
+    assert_eq!(
+        site.call("spinner.ping", json!({})).ok().json(),
+        json!({"pong": true})
+    );
+}
+
+#[test]
 fn a_plugin_that_grows_memory_past_its_cap_is_stopped() {
     let site = TestSite::with(&["hog"]);
     site.run(&["plugin", "limits", "hog", "--memory-mib", "16"])
