@@ -241,10 +241,15 @@ pub enum PluginCommand {
         /// The folder to create the project in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// The language: rust (cargo), python (componentize-py) or
+        /// javascript (componentize-js).
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: crate::template::Lang,
     },
     /// Test a built plugin in a throw-away site: every command, filter and
-    /// hook, and its exporter and eraser against a seeded person (exit 10
-    /// when a check fails).
+    /// hook, and its privacy duties against a seeded person: logs, export,
+    /// erasure with each column's policy, retention (exit 10 when a check
+    /// fails). It never touches a real site: --site is refused.
     Test {
         /// The component: target/wasm32-wasip2/release/NAME.wasm.
         file: PathBuf,
@@ -252,6 +257,12 @@ pub enum PluginCommand {
         /// wasmdesk-test.json in the current folder, when there is one).
         #[arg(long)]
         seed: Option<PathBuf>,
+        /// A plugin to install and enable first, such as one whose tables
+        /// it reads: a path to its .wasm, or the name of one shipped with
+        /// wasmdesk (tickets, consent, redact, reports: plugins/NAME.wasm
+        /// next to the wasmdesk binary). Repeat for several.
+        #[arg(long = "with", value_name = "PLUGIN")]
+        with: Vec<String>,
         /// Keep the throw-away site to look at.
         #[arg(long)]
         keep: bool,
@@ -326,20 +337,38 @@ fn run(cli: Cli) -> Result<(), Error> {
                 )
             });
         }
-        Command::Plugin(PluginCommand::New { name, dir }) => {
-            let project = crate::template::create(&name, &dir)?;
+        Command::Plugin(PluginCommand::New { name, dir, lang }) => {
+            let project = crate::template::create_in(&name, &dir, lang)?;
             let shown = project.display();
-            output::print(json, json!({"id": name, "dir": shown.to_string()}), || {
-                format!(
-                    "created {shown}\nbuild it:  cd {shown} && cargo build --release --target wasm32-wasip2\n\
-                     test it:   wasmdesk plugin test target/wasm32-wasip2/release/{}.wasm",
-                    name.replace('-', "_")
-                )
-            });
+            let snake = name.replace('-', "_");
+            let (build, wasm) = match lang {
+                crate::template::Lang::Rust => (
+                    "cargo build --release --target wasm32-wasip2".to_string(),
+                    format!("target/wasm32-wasip2/release/{snake}.wasm"),
+                ),
+                _ => ("./build.sh".to_string(), format!("{snake}.wasm")),
+            };
+            output::print(
+                json,
+                json!({"id": name, "dir": shown.to_string(), "build": build, "wasm": wasm}),
+                || {
+                    format!(
+                        "created {shown}\nbuild it:  cd {shown} && {build}\n\
+                         test it:   wasmdesk plugin test {wasm}"
+                    )
+                },
+            );
         }
-        Command::Plugin(PluginCommand::Test { file, seed, keep }) => {
+        Command::Plugin(PluginCommand::Test {
+            file,
+            seed,
+            with,
+            keep,
+        }) => {
+            refuse_site_for_test()?;
             let seed = read_seed(seed)?;
-            let report = crate::testkit::run(&file, seed, keep)?;
+            let options = crate::testkit::Options { seed, with, keep };
+            let report = crate::testkit::run(&file, options)?;
             let passed = report.passed;
             output::print(json, json!(report), || report.render());
             if !passed {
@@ -694,6 +723,27 @@ fn run_privacy(site: &mut Site, command: PrivacyCommand, json: bool) -> Result<(
     Ok(())
 }
 
+/// `plugin test` builds its own throw-away site and never opens a real
+/// one, so a `--site` given on its command line would be silently ignored:
+/// it is refused instead. `WASMDESK_SITE` in the environment is ignored,
+/// as the shell of a site owner sets it for every command.
+fn refuse_site_for_test() -> Result<(), Error> {
+    use clap::CommandFactory;
+    let given = Cli::command()
+        .try_get_matches_from(std::env::args_os())
+        .ok()
+        .is_some_and(|m| m.value_source("site") == Some(clap::parser::ValueSource::CommandLine));
+    if given {
+        return Err(Error::BadRequest(
+            "plugin test runs in a throw-away site and never touches a real one, so it takes no \
+             --site: drop it; to have other plugins in the test site, install them with --with \
+             PLUGIN"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The test kit's seed steps: `--seed FILE`, else `wasmdesk-test.json` in
 /// the current folder when there is one, else none (the kit guesses).
 fn read_seed(path: Option<PathBuf>) -> Result<Option<crate::testkit::Seed>, Error> {
@@ -714,13 +764,9 @@ fn read_seed(path: Option<PathBuf>) -> Result<Option<crate::testkit::Seed>, Erro
         }
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        Error::BadRequest(format!(
-            "{} is not a seed file: {e} (expected {{\"seed\": [{{\"command\": NAME, \"args\": {{...}}}} \
-             or {{\"action\": EVENT, \"payload\": {{...}}}}]}})",
-            path.display()
-        ))
-    })
+    crate::testkit::Seed::parse(&text)
+        .map(Some)
+        .map_err(|e| Error::BadRequest(format!("{} is not a seed file: {e}", path.display())))
 }
 
 /// Open the site as the user at the terminal (for the audit log).

@@ -81,3 +81,27 @@ fn python_store_errors_are_reported_not_crashes() {
 fn javascript_store_errors_are_reported_not_crashes() {
     store_errors_are_reported_not_crashes(javascript_example(), "js-notes", "js_notes__notes");
 }
+
+#[test]
+fn a_new_python_and_javascript_project_pass_the_test_kit() {
+    // Built outside the workspace from `plugin new --lang`, by their own
+    // build.sh; each is tested with its own seed file.
+    for (wasm, id) in [
+        (python_example(), "py-notes"),
+        (javascript_example(), "js-notes"),
+    ] {
+        let project = wasm.parent().unwrap();
+        for file in [
+            "wit/plugin.wit",
+            "wasmdesk-test.json",
+            "README.md",
+            ".gitignore",
+        ] {
+            assert!(project.join(file).is_file(), "{id}: {file}");
+        }
+        let tested =
+            crate::support::run_in_folder(project, &["plugin", "test", wasm.to_str().unwrap()]);
+        assert_eq!(tested.code, 0, "{tested:?}");
+        assert!(tested.stdout.contains(&format!("{id}: all ")), "{tested:?}");
+    }
+}

@@ -6,6 +6,7 @@ mod audit;
 mod bridge;
 mod capabilities;
 mod cli;
+mod docs;
 mod faults;
 mod guest_errors;
 mod hooks;

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{artifact, run_in_folder as wasmdesk_in};
+use serde_json::{Value, json};
+
+use crate::support::{artifact, run_in, run_in_folder as wasmdesk_in};
 
 #[test]
 fn a_new_plugin_builds_with_one_command_and_passes_the_test_kit() {
@@ -48,7 +50,7 @@ fn a_new_plugin_builds_with_one_command_and_passes_the_test_kit() {
     let tested = wasmdesk_in(&project, &["plugin", "test", wasm.to_str().unwrap()]);
     assert_eq!(tested.code, 0, "{tested:?}");
     assert!(
-        tested.stdout.contains("kit-notes: all 11 checks passed"),
+        tested.stdout.contains("kit-notes: all 16 checks passed"),
         "{tested:?}"
     );
     assert!(tested.stdout.contains("ok   seed: action ticket.created"));
@@ -153,45 +155,16 @@ fn the_test_kit_reports_a_plugin_it_cannot_load_and_a_bad_seed_file() {
     );
 }
 
-/// componentize-py, as `cargo xtask test` installs it.
-fn componentize_py() -> std::path::PathBuf {
-    let path = std::env::var_os("WASMDESK_COMPONENTIZE_PY")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("../py-venv/bin/componentize-py")
-        });
-    assert!(
-        path.is_file(),
-        "componentize-py not found at {}: run the tests with `cargo xtask test`, which installs it",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn a_plugin_written_in_python_passes_the_test_kit() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let example = root.join("examples/python-plugin");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py_notes.wasm");
-    let built = Command::new(componentize_py())
-        .arg("-d")
-        .arg(root.join("wit"))
-        .args(["-w", "plugin", "componentize", "-p"])
-        .arg(&example)
-        .arg("app")
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run componentize-py");
-    assert!(
-        built.status.success(),
-        "componentize-py failed: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    // Built once per run from `plugin new py-notes --lang python`, which is
+    // the example file for file (support::python_example).
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python-plugin");
+    let out = crate::support::python_example();
     let tested = wasmdesk_in(&example, &["plugin", "test", out.to_str().unwrap()]);
     assert_eq!(tested.code, 0, "{tested:?}");
     assert!(
-        tested.stdout.contains("py-notes: all 11 checks passed"),
+        tested.stdout.contains("py-notes: all 16 checks passed"),
         "{tested:?}"
     );
     assert!(tested.stdout.contains(
@@ -201,44 +174,14 @@ fn a_plugin_written_in_python_passes_the_test_kit() {
 
 #[test]
 fn a_plugin_written_in_javascript_passes_the_test_kit() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let example = root.join("examples/javascript-plugin");
-    let componentize_js = std::env::var_os("WASMDESK_COMPONENTIZE_JS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_TARGET_TMPDIR"))
-                .join("../js-tools/node_modules/.bin/componentize-js")
-        });
-    assert!(
-        componentize_js.is_file(),
-        "componentize-js not found at {}: run the tests with `cargo xtask test`, which installs it",
-        componentize_js.display()
-    );
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js_notes.wasm");
-    let built = Command::new(&componentize_js)
-        .arg(example.join("app.js"))
-        .arg("--wit")
-        .arg(root.join("wit"))
-        .args([
-            "--world-name",
-            "plugin",
-            "--disable",
-            "http",
-            "fetch-event",
-            "-o",
-        ])
-        .arg(&out)
-        .output()
-        .expect("run componentize-js");
-    assert!(
-        built.status.success(),
-        "componentize-js failed: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    // Built once per run from `plugin new js-notes --lang javascript`, the
+    // example file for file (support::javascript_example).
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/javascript-plugin");
+    let out = crate::support::javascript_example();
     let tested = wasmdesk_in(&example, &["plugin", "test", out.to_str().unwrap()]);
     assert_eq!(tested.code, 0, "{tested:?}");
     assert!(
-        tested.stdout.contains("js-notes: all 11 checks passed"),
+        tested.stdout.contains("js-notes: all 16 checks passed"),
         "{tested:?}"
     );
 }
@@ -268,8 +211,434 @@ fn the_test_kit_fails_an_exporter_that_hands_over_others_and_an_eraser_that_dele
         "FAIL privacy: export holds nobody else's data: kit-other@example.com appears in the export of kit-subject@example.com",
         "FAIL privacy: erasure keeps other people's data: erasing kit-subject@example.com also removed kit-other@example.com",
         "ok   privacy: erasure leaves no trace (every table and byte searched)",
-        "sloppy: 2 of 11 checks failed",
+        "sloppy: 2 of 16 checks failed",
     ] {
         assert!(run.stdout.contains(line), "{line}\n{run:?}");
     }
+}
+
+/// A seed file in `dir`, for `--seed`.
+fn seed_file(dir: &Path, name: &str, seed: Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, seed.to_string()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn the_test_kit_fails_a_plugin_that_logs_the_subject_and_names_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_file(
+        dir.path(),
+        "seed.json",
+        json!({"seed": [
+            {"command": "add", "args": {"email": "{subject}", "text": "likes tea"}},
+            {"command": "add", "args": {"email": "{other}", "text": "likes coffee"}},
+        ]}),
+    );
+    let run = wasmdesk_in(
+        dir.path(),
+        &["plugin", "test", artifact("chatty"), "--seed", &seed],
+    );
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "FAIL privacy: no personal data in the site's files (logs/ included): \
+             kit-subject@example.com is in logs/chatty.log (1 time(s)): a plugin wrote it there"
+        ),
+        "{run:?}"
+    );
+    // Everything else about it is right: the log is the one defect.
+    assert!(run.stdout.contains("chatty: 1 of "), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("ok   privacy: erasure leaves no trace (every table and byte searched)"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn the_test_kit_fails_a_declared_column_the_seed_leaves_empty_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let person = |email: &str, phone: Option<&str>| match phone {
+        Some(phone) => json!({"command": "add", "args": {"email": email, "phone": phone}}),
+        None => json!({"command": "add", "args": {"email": email}}),
+    };
+    let without_phone = seed_file(
+        dir.path(),
+        "without.json",
+        json!({"seed": [person("{subject}", None), person("{other}", Some("+44 20 7946 0000"))]}),
+    );
+    let run = wasmdesk_in(
+        dir.path(),
+        &[
+            "plugin",
+            "test",
+            artifact("hollow"),
+            "--seed",
+            &without_phone,
+        ],
+    );
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "FAIL privacy: every declared personal column holds the subject's data: \
+             hollow__people.phone holds none of kit-subject@example.com's data after seeding: \
+             seed it with a step in wasmdesk-test.json"
+        ),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("hollow: 1 of "), "{run:?}");
+
+    // Seeded, the same plugin passes.
+    let with_phone = seed_file(
+        dir.path(),
+        "with.json",
+        json!({"seed": [person("{subject}", Some("+44 20 7946 0001")), person("{other}", None)]}),
+    );
+    let run = wasmdesk_in(
+        dir.path(),
+        &["plugin", "test", artifact("hollow"), "--seed", &with_phone],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "ok   privacy: every declared personal column holds the subject's data: 2 column(s)"
+        ),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_plugin_that_declares_and_stores_nothing_passes_and_says_so() {
+    // `elder` declares no personal data, and an empty seed stores none.
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_file(dir.path(), "seed.json", json!({"seed": []}));
+    let run = wasmdesk_in(
+        dir.path(),
+        &["plugin", "test", artifact("elder"), "--seed", &seed],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "ok   privacy: personal data: the manifest declares none and the plugin stored no \
+             trace of kit-subject@example.com: nothing to export or erase"
+        ),
+        "{run:?}"
+    );
+}
+
+/// Tickets opened and resolved for both people, the ticket ids carried
+/// from `create` to `set-status` by `save` and `{NAME.id}`.
+fn tickets_seed() -> Value {
+    json!({"seed": [
+        {"plugin": "tickets", "command": "create", "save": "t",
+         "args": {"email": "{subject}", "subject": "Broken", "body": "It broke"}},
+        {"plugin": "tickets", "command": "create", "save": "u",
+         "args": {"email": "{other}", "subject": "Also broken", "body": "Mine too"}},
+        {"plugin": "tickets", "command": "set-status", "args": {"id": "{t.id}", "status": "resolved"}},
+        {"plugin": "tickets", "command": "set-status", "args": {"id": "{u.id}", "status": "resolved"}},
+    ]})
+}
+
+#[test]
+fn a_plugin_that_reads_the_tickets_tables_fails_without_them_and_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    // No seed: the kit fires its action itself; the hook finds no tables.
+    let run = wasmdesk_in(dir.path(), &["plugin", "test", artifact("csat")]);
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "FAIL action ticket.status-changed: plugin \"csat\" failed: csat: \
+             StoreError::Sql(\"no such table: tickets__tickets\"); the test site has no table \
+             tickets__tickets: it belongs to plugin tickets; run the kit with --with tickets\n"
+        ),
+        "{run:?}"
+    );
+    assert!(
+        !run.stdout.contains("ticket.status-changed: action"),
+        "said twice: {run:?}"
+    );
+    // A seed that calls the tickets plugin says the same.
+    let seed = seed_file(dir.path(), "seed.json", tickets_seed());
+    let run = wasmdesk_in(
+        dir.path(),
+        &["plugin", "test", artifact("csat"), "--seed", &seed],
+    );
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "FAIL seed: command tickets.create: plugin tickets is not in the test site: run the \
+             kit with --with tickets"
+        ),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(
+            "FAIL seed: command tickets.set-status: plugin tickets is not in the test site"
+        ),
+        "{run:?}"
+    );
+    // With nothing seeded, the seeding check says so, and the export and
+    // erasure checks do not repeat it.
+    assert!(
+        run.stdout.contains(
+            "FAIL privacy: every declared personal column holds the subject's data: \
+             csat__surveys.email holds none of kit-subject@example.com's data after seeding"
+        ),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("privacy: export"), "{run:?}");
+}
+
+#[test]
+fn a_plugin_that_reads_the_tickets_tables_passes_with_tickets_and_chained_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_file(dir.path(), "seed.json", tickets_seed());
+    let run = wasmdesk_in(
+        dir.path(),
+        &[
+            "--json",
+            "plugin",
+            "test",
+            artifact("csat"),
+            "--seed",
+            &seed,
+            "--with",
+            artifact("tickets"),
+            "--keep",
+        ],
+    );
+    let report = run.json();
+    let site = std::path::PathBuf::from(report["site"].as_str().unwrap());
+    let failed: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] != true)
+        .collect();
+    assert_eq!(run.code, 0, "{failed:?}\n{run:?}");
+    assert_eq!(report["with"], json!(["tickets"]));
+    let detail = |name: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no check {name}: {report}"))["detail"]
+            .clone()
+    };
+    // Only the plugin's own items count, not the tickets plugin's.
+    assert_eq!(
+        detail("privacy: export hands over the subject's data"),
+        "1 item(s); the data sits in csat__surveys.email (1 row(s))"
+    );
+    // The survey of the other person's ticket is still there, for the
+    // ticket id `{u.id}` gave `set-status` as a number.
+    let db = rusqlite::Connection::open(site.join("site.db")).unwrap();
+    let surveys: Vec<(i64, String)> = db
+        .prepare("SELECT ticket_id, email FROM csat__surveys")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let other_ticket: i64 = db
+        .query_row(
+            "SELECT t.id FROM tickets__tickets t JOIN tickets__customers c ON c.id = t.customer_id \
+             WHERE c.email = 'kit-other@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        surveys,
+        [(other_ticket, "kit-other@example.com".to_string())]
+    );
+    drop(db);
+    std::fs::remove_dir_all(site.parent().unwrap()).unwrap();
+}
+
+#[test]
+fn with_finds_a_first_party_plugin_by_name_next_to_the_binary() {
+    // A release as `cargo xtask dist` lays it out: bin/wasmdesk and
+    // bin/plugins/tickets.wasm.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(bin.join("plugins")).unwrap();
+    let exe = bin.join("wasmdesk");
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_wasmdesk"), &exe).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_wasmdesk"), &exe).unwrap();
+    }
+    std::fs::copy(artifact("tickets"), bin.join("plugins/tickets.wasm")).unwrap();
+    let seed = seed_file(dir.path(), "seed.json", tickets_seed());
+    let kit = |with: &str| {
+        Command::new(&exe)
+            .args([
+                "plugin",
+                "test",
+                artifact("csat"),
+                "--seed",
+                &seed,
+                "--with",
+                with,
+            ])
+            .env_remove("WASMDESK_SITE")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let found = kit("tickets");
+    let stdout = String::from_utf8_lossy(&found.stdout);
+    assert_eq!(found.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "ok   with tickets: enabled ({})",
+            bin.join("plugins/tickets.wasm").display()
+        )),
+        "{stdout}"
+    );
+    let missing = kit("nosuch");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("--with nosuch: no plugin nosuch ships with this wasmdesk: looked for"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("plugins/nosuch.wasm"), "{stderr}");
+}
+
+#[test]
+fn the_test_kit_refuses_unknown_keys_unknown_placeholders_and_a_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let kit = |seed: Value| {
+        let seed = seed_file(dir.path(), "seed.json", seed);
+        wasmdesk_in(
+            dir.path(),
+            &[
+                "--json",
+                "plugin",
+                "test",
+                artifact("notes"),
+                "--seed",
+                &seed,
+            ],
+        )
+    };
+    let top = kit(json!({"seed": [], "plugins": ["tickets"]}));
+    assert_eq!(top.code, 2, "{top:?}");
+    assert_eq!(top.error()["code"], "bad_request");
+    let message = top.error()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(
+            "is not a seed file: unknown key \"plugins\" at the top; the keys allowed there: seed"
+        ),
+        "{message}"
+    );
+    let step = kit(json!({"seed": [{"command": "add", "args": {}, "plugins": "tickets"}]}));
+    assert_eq!(step.code, 2, "{step:?}");
+    assert_eq!(step.error()["code"], "bad_request");
+    let message = step.error()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(
+            "step 1 has an unknown key \"plugins\"; the keys allowed in a step: command, args, \
+             plugin, save (a command), action, payload (an action)"
+        ),
+        "{message}"
+    );
+    let placeholder = kit(json!({"seed": [
+        {"command": "add", "args": {"email": "{subject}"}, "save": "t"},
+        {"command": "add", "args": {"email": "{u.email}"}},
+    ]}));
+    assert_eq!(placeholder.code, 2, "{placeholder:?}");
+    let message = placeholder.error()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(
+            "step 2 uses {u.email}, but no earlier step saved a result as \"u\"; the names it \
+             can use: subject, other, t"
+        ),
+        "{message}"
+    );
+
+    // `--site` would be ignored: it is refused.
+    let site = run_in(dir.path(), &["plugin", "test", artifact("notes")]);
+    assert_eq!(site.code, 2, "{site:?}");
+    assert!(
+        site.stderr
+            .contains("plugin test runs in a throw-away site and never touches a real one"),
+        "{site:?}"
+    );
+}
+
+#[test]
+fn the_test_kit_checks_each_columns_erasure_policy_and_runs_the_retention_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = |bugs: &[&str]| {
+        let mut steps: Vec<Value> = bugs
+            .iter()
+            .map(|kind| json!({"command": "bug", "args": {"kind": kind}}))
+            .collect();
+        for who in ["{subject}", "{other}"] {
+            steps.push(json!({"command": "invoice", "args": {"email": who, "amount": 120}}));
+            steps.push(json!({"command": "comment", "args": {"email": who, "body": "thanks"}}));
+        }
+        json!({ "seed": steps })
+    };
+    let good = seed_file(dir.path(), "good.json", steps(&[]));
+    let run = wasmdesk_in(
+        dir.path(),
+        &["plugin", "test", artifact("ledger"), "--seed", &good],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    for line in [
+        "ok   privacy: erasure leaves no trace (every table and byte searched): kept as declared: \
+         ledger__invoices.email (retain)",
+        "ok   privacy: erasure follows the declared policies: ledger__invoices.email (retain): 1 \
+         row(s) kept; the eraser reports invoice 1 (invoices: commercial code, 10 years); \
+         ledger__comments.author (anonymise): 1 row(s) kept, value replaced",
+        "ok   privacy: retention rules run (dry run, then for real): old-comments (365 days): the \
+         dry run would remove 0 item(s), the run removed 0",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n{run:?}");
+    }
+
+    let bad = seed_file(
+        dir.path(),
+        "bad.json",
+        steps(&["delete-anonymised", "silent-retain", "retention"]),
+    );
+    let run = wasmdesk_in(
+        dir.path(),
+        &["plugin", "test", artifact("ledger"), "--seed", &bad],
+    );
+    assert_eq!(run.code, 10, "{run:?}");
+    let line = |prefix: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix}: {run:?}"))
+            .to_string()
+    };
+    let policies = line("FAIL privacy: erasure follows the declared policies: ");
+    for part in [
+        "ledger__invoices.email is declared retain and the row is kept, but the eraser reports \
+         no retained item: list what it keeps in items-retained with the reason (invoices: \
+         commercial code, 10 years)",
+        "ledger__comments.author is declared anonymise, but the eraser deleted 1 of the \
+         subject's 1 row(s): keep the row and replace the value, or declare the column delete",
+    ] {
+        assert!(policies.contains(part), "{part}\n{run:?}");
+    }
+    assert_eq!(
+        line("FAIL privacy: retention rules run"),
+        "FAIL privacy: retention rules run (dry run, then for real): the dry run failed: plugin \
+         \"ledger\" retention: ledger: rule old-comments broke (as asked)"
+    );
+    // Without a retained item, the invoice's address is residue.
+    assert!(
+        run.stdout.contains(
+            "FAIL privacy: erasure leaves no trace (every table and byte searched): \
+             kit-subject@example.com is still in ledger__invoices.email (1 row(s))"
+        ),
+        "{run:?}"
+    );
 }

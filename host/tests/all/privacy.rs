@@ -337,12 +337,7 @@ fn the_proof_searches_every_file_under_the_site_folder_in_every_encoding() {
     std::fs::write(site.root.join("notes.qp"), "write to ada=40example.com").unwrap();
     let report = erase(&site, "ada@example.com");
     assert_eq!(report["clean"], false, "{report}");
-    let files: Vec<&str> = report["raw_bytes"]["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let files = residue_files(&report);
     assert_eq!(
         files,
         ["notes.qp", "exports/link.txt", "exports/mail.eml"],
@@ -458,11 +453,30 @@ fn retention_runs_purge_what_is_past_its_period_and_can_run_again() {
         2,
         "a dry run changes nothing"
     );
-    let run = site.run(&["--json", "retention", "run"]).ok().json();
-    assert_eq!(trash(&run["applied"])["items_removed"], 1);
+    // The text says, under each rule, what the plugin reported doing.
+    let dry = site.run(&["retention", "run", "--dry-run"]).ok();
+    assert_eq!(
+        dry.stdout,
+        "host export-archives (7 days): would remove 0 item(s)\n\
+         host audit-log (730 days): would remove 0 item(s)\n\
+         tickets trash (0 days): would remove 1 item(s)\n\
+         \x20 would purge 1 ticket(s) from the trash\n"
+    );
+    let run = site.run(&["retention", "run"]).ok();
+    assert_eq!(
+        run.stdout,
+        "host export-archives (7 days): removed 0 item(s)\n\
+         host audit-log (730 days): removed 0 item(s)\n\
+         tickets trash (0 days): removed 1 item(s)\n\
+         \x20 purged 1 ticket(s) from the trash\n"
+    );
     assert_eq!(site.count("tickets__tickets"), 1);
     let again = site.run(&["--json", "retention", "run"]).ok().json();
     assert_eq!(trash(&again["applied"])["items_removed"], 0, "idempotent");
+    assert_eq!(
+        trash(&again["applied"])["messages"],
+        json!(["purged 0 ticket(s) from the trash"])
+    );
 
     let reset = site
         .run(&[
@@ -488,7 +502,7 @@ fn retention_runs_purge_what_is_past_its_period_and_can_run_again() {
 
 #[test]
 fn the_register_lists_each_plugins_processing_and_grants() {
-    let site = TestSite::with(&["tickets", "reports"]);
+    let site = TestSite::with(&["tickets", "reports", "consent"]);
     let register = site.run(&["--json", "privacy", "register"]).ok().json();
     let activities = register["activities"].as_array().unwrap();
     let find = |id: &str| {
@@ -523,6 +537,71 @@ fn the_register_lists_each_plugins_processing_and_grants() {
     let html = site.run(&["privacy", "register", "--html"]).ok();
     assert!(
         html.stdout.starts_with("<!doctype html>") && html.stdout.contains("read:tickets__tickets")
+    );
+    // Text and HTML say, as the JSON does, what erasure does to each column.
+    let consent_policies = [
+        "personal data consent__events.email (contact details): anonymised on erasure",
+        "personal data consent__events.subject (pseudonym): retained 3650 days: proof that \
+         processing stopped after consent was withdrawn (Art. 5(2), 7(3))",
+    ];
+    let text = site.run(&["privacy", "register"]).ok().stdout;
+    assert!(
+        text.contains(
+            "\ntickets 0.2.0: Support tickets: customers, tickets, threads with internal notes, \
+             tags, attachments; data contract 1.0 (docs/tickets.md).\n\
+             \x20 - purpose: Answering customers' support requests\n\
+             \x20 - data categories: contact details, message content, attachments\n\
+             \x20 - data subjects: customers\n\
+             \x20 - retention: until the customer asks for erasure; trashed tickets 30 days\n\
+             \x20 - retention rule trash: Delete for good tickets that have been in the trash \
+             longer than this (30 days)\n\
+             \x20 - personal data tickets__customers.email (contact details): deleted on erasure\n\
+             \x20 - personal data tickets__customers.name (contact details): deleted on erasure\n\
+             \x20 - personal data tickets__tickets.subject (message content): deleted on erasure\n\
+             \x20 - personal data tickets__messages.body (message content): deleted on erasure\n\
+             \x20 - personal data tickets__attachments.name (attachments): deleted on erasure\n\
+             \x20 - personal data tickets__attachments.content (attachments): deleted on erasure\n\
+             \x20 - personal data tickets__search.text (message content): deleted on erasure\n\
+             \x20 - own tables: tickets__*\n\
+             \x20 - granted: nothing\n"
+        ),
+        "{text}"
+    );
+    for line in consent_policies {
+        assert!(text.contains(&format!("\n  - {line}\n")), "{line}\n{text}");
+        assert!(
+            html.stdout.contains(&format!("<li>{line}</li>")),
+            "{line}\n{}",
+            html.stdout
+        );
+    }
+}
+
+#[test]
+fn plugin_inspect_shows_the_retention_rules_and_what_erasure_does_to_each_column() {
+    let site = TestSite::new();
+    site.install("tickets");
+    site.install("consent");
+    let tickets = site.run(&["plugin", "inspect", "tickets"]).ok().stdout;
+    assert!(
+        tickets.contains(
+            "  retention: until the customer asks for erasure; trashed tickets 30 days\n\
+             \x20   rule trash: Delete for good tickets that have been in the trash longer than \
+             this (30 days by default)\n\
+             \x20 personal data, and what erasure does to it:\n\
+             \x20   tickets__customers.email (contact details): deleted on erasure\n"
+        ),
+        "{tickets}"
+    );
+    let consent = site.run(&["plugin", "inspect", "consent"]).ok().stdout;
+    assert!(
+        consent.contains(
+            "  personal data, and what erasure does to it:\n\
+             \x20   consent__events.email (contact details): anonymised on erasure\n\
+             \x20   consent__events.subject (pseudonym): retained 3650 days: proof that \
+             processing stopped after consent was withdrawn (Art. 5(2), 7(3))\n"
+        ),
+        "{consent}"
     );
 }
 
@@ -1546,24 +1625,38 @@ fn all_text(site: &TestSite) -> String {
         .replace(['ö'], "o")
 }
 
+/// The files an erasure report says still hold the subject.
+fn residue_files(report: &Value) -> Vec<&str> {
+    report["raw_bytes"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect()
+}
+
+/// `privacy erase` of Zoë by address and name: the report.
+fn erase_zoe(site: &TestSite) -> Value {
+    site.run(&[
+        "--json",
+        "privacy",
+        "erase",
+        "--email",
+        "zoe.angstrom@example.org",
+        "--name",
+        "Zoë Ångström",
+        "--yes",
+    ])
+    .ok()
+    .json()
+}
+
 #[test]
 fn every_spelling_and_encoding_of_the_subject_is_erased_and_proved() {
     let site = spellings_site();
     let before = all_text(&site);
     assert!(before.contains("zoe angstrom") && before.contains("zoe.angstrom+shop@"));
-    let report = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "zoe.angstrom@example.org",
-            "--name",
-            "Zoë Ångström",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let report = erase_zoe(&site);
     let after = all_text(&site);
     for trace in ["angstrom", "zoe.angstrom", "=40example.org"] {
         assert!(!after.contains(trace), "{trace} survived: {after}");
@@ -1583,16 +1676,7 @@ fn every_spelling_and_encoding_of_the_subject_is_erased_and_proved() {
 #[test]
 fn the_proof_finds_the_subject_in_spellings_and_encodings_no_eraser_handled() {
     let site = spellings_site();
-    site.run(&[
-        "privacy",
-        "erase",
-        "--email",
-        "zoe.angstrom@example.org",
-        "--name",
-        "Zoë Ångström",
-        "--yes",
-    ])
-    .ok();
+    erase_zoe(&site);
     // Put back behind the host's back: a row no plugin knows the meaning
     // of, and files a person left in the site folder.
     site.sqlite()
@@ -1616,30 +1700,13 @@ fn the_proof_finds_the_subject_in_spellings_and_encodings_no_eraser_handled() {
     }
     let report = erase(&site, "zoe.angstrom@example.org");
     // Erase without the name: only the address is searched for.
-    let files: Vec<&str> = report["raw_bytes"]["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let files = residue_files(&report);
     assert_eq!(
         files,
         ["extra/card.b64", "extra/plus.txt", "extra/qp.eml"],
         "{report}"
     );
-    let report = site
-        .run(&[
-            "--json",
-            "privacy",
-            "erase",
-            "--email",
-            "zoe.angstrom@example.org",
-            "--name",
-            "Zoë Ångström",
-            "--yes",
-        ])
-        .ok()
-        .json();
+    let report = erase_zoe(&site);
     assert_eq!(report["clean"], false);
     // The row written behind the search index's back is named.
     assert_eq!(
@@ -1648,12 +1715,7 @@ fn the_proof_finds_the_subject_in_spellings_and_encodings_no_eraser_handled() {
                 "rows": 1, "declared": true}]),
         "{report}"
     );
-    let files: Vec<&str> = report["raw_bytes"]["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let files = residue_files(&report);
     assert_eq!(
         files,
         [

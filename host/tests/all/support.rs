@@ -268,80 +268,64 @@ fn wasmdesk_env<'a>(
     }
 }
 
-/// The Python example plugin (examples/python-plugin), built once per test
-/// run with componentize-py as `cargo xtask test` installs it.
+/// A plugin project made by `wasmdesk plugin new ID --lang LANG` in a
+/// folder outside the workspace, built once per test run by its own
+/// `build.sh` with the toolchain `cargo xtask test` installs (passed in
+/// `tool_env`, else found where it installs it): the wasm's path. `py-notes` and `js-notes` are the
+/// Python and JavaScript examples, file for file.
+fn new_project_built(id: &str, lang: &str, tool_env: &str, installed: &str) -> PathBuf {
+    // `build.sh` takes the tool from COMPONENTIZE_PY or COMPONENTIZE_JS.
+    let script_env = tool_env.trim_start_matches("WASMDESK_");
+    let tool = std::env::var_os(tool_env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join(installed));
+    assert!(
+        tool.is_file(),
+        "{} not found: run the tests with `cargo xtask test`, which installs it",
+        tool.display()
+    );
+    let parent = tempfile::Builder::new()
+        .prefix("wasmdesk-new-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    let made = run_in_folder(&parent, &["plugin", "new", id, "--lang", lang]);
+    assert_eq!(made.code, 0, "{made:?}");
+    let project = parent.join(id);
+    let built = Command::new(project.join("build.sh"))
+        .env(script_env, &tool)
+        .output()
+        .expect("run build.sh");
+    assert!(
+        built.status.success(),
+        "build.sh failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    project.join(format!("{}.wasm", id.replace('-', "_")))
+}
+
+/// The Python example (`py-notes`), from `plugin new --lang python`.
 pub fn python_example() -> &'static Path {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let tool = std::env::var_os("WASMDESK_COMPONENTIZE_PY")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("../py-venv/bin/componentize-py")
-            });
-        assert!(
-            tool.is_file(),
-            "componentize-py not found at {}: run the tests with `cargo xtask test`, which installs it",
-            tool.display()
-        );
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("example-py-notes.wasm");
-        let built = std::process::Command::new(tool)
-            .arg("-d")
-            .arg(root.join("wit"))
-            .args(["-w", "plugin", "componentize", "-p"])
-            .arg(root.join("examples/python-plugin"))
-            .arg("app")
-            .arg("-o")
-            .arg(&out)
-            .output()
-            .expect("run componentize-py");
-        assert!(
-            built.status.success(),
-            "componentize-py failed: {}",
-            String::from_utf8_lossy(&built.stderr)
-        );
-        out
+        new_project_built(
+            "py-notes",
+            "python",
+            "WASMDESK_COMPONENTIZE_PY",
+            "../py-venv/bin/componentize-py",
+        )
     })
 }
 
-/// The JavaScript example plugin (examples/javascript-plugin), built once
-/// per test run with componentize-js as `cargo xtask test` installs it.
+/// The JavaScript example (`js-notes`), from `plugin new --lang javascript`.
 pub fn javascript_example() -> &'static Path {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let tool = std::env::var_os("WASMDESK_COMPONENTIZE_JS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_TARGET_TMPDIR"))
-                    .join("../js-tools/node_modules/.bin/componentize-js")
-            });
-        assert!(
-            tool.is_file(),
-            "componentize-js not found at {}: run the tests with `cargo xtask test`, which installs it",
-            tool.display()
-        );
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("example-js-notes.wasm");
-        let built = std::process::Command::new(tool)
-            .arg(root.join("examples/javascript-plugin/app.js"))
-            .arg("--wit")
-            .arg(root.join("wit"))
-            .args([
-                "--world-name",
-                "plugin",
-                "--disable",
-                "http",
-                "fetch-event",
-                "-o",
-            ])
-            .arg(&out)
-            .output()
-            .expect("run componentize-js");
-        assert!(
-            built.status.success(),
-            "componentize-js failed: {}",
-            String::from_utf8_lossy(&built.stderr)
-        );
-        out
+        new_project_built(
+            "js-notes",
+            "javascript",
+            "WASMDESK_COMPONENTIZE_JS",
+            "../js-tools/node_modules/.bin/componentize-js",
+        )
     })
 }
