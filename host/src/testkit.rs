@@ -546,6 +546,29 @@ fn finish(mut report: Report, dir: tempfile::TempDir, keep: bool) -> Report {
     report
 }
 
+/// Compiled components outlive the throw-away site: its cache is a link to
+/// `$XDG_CACHE_HOME/wasmdesk/components` (or `~/.cache/wasmdesk/components`),
+/// whose files are named by the wasm's hash and the engine's fingerprint, so
+/// a Python plugin compiles once, not on every run. Without a home for it,
+/// each run compiles afresh.
+fn share_compiled_cache(root: &Path) {
+    let Some(home) = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+    else {
+        return;
+    };
+    let shared = home.join("wasmdesk").join("components");
+    let link = crate::site::SitePaths::new(root).cache;
+    #[cfg(unix)]
+    if std::fs::create_dir_all(&shared).is_ok()
+        && let Some(parent) = link.parent()
+        && std::fs::create_dir_all(parent).is_ok()
+    {
+        let _ = std::os::unix::fs::symlink(&shared, &link);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -623,28 +646,5 @@ mod tests {
             explain("no such table: plain", "csat", &[]),
             "no such table: plain"
         );
-    }
-}
-
-/// Compiled components outlive the throw-away site: its cache is a link to
-/// `$XDG_CACHE_HOME/wasmdesk/components` (or `~/.cache/wasmdesk/components`),
-/// whose files are named by the wasm's hash and the engine's fingerprint, so
-/// a Python plugin compiles once, not on every run. Without a home for it,
-/// each run compiles afresh.
-fn share_compiled_cache(root: &Path) {
-    let Some(home) = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-    else {
-        return;
-    };
-    let shared = home.join("wasmdesk").join("components");
-    let link = crate::site::SitePaths::new(root).cache;
-    #[cfg(unix)]
-    if std::fs::create_dir_all(&shared).is_ok()
-        && let Some(parent) = link.parent()
-        && std::fs::create_dir_all(parent).is_ok()
-    {
-        let _ = std::os::unix::fs::symlink(&shared, &link);
     }
 }
