@@ -26,20 +26,39 @@ fn fail(e: impl std::fmt::Debug) -> String {
 /// the one with the address as given first.
 fn customers(subject: &Subject) -> Result<Vec<Json>, String> {
     let email = subject.email.to_lowercase();
-    let Some((_, domain)) = email.rsplit_once('@') else {
+    let Some((local, domain)) = email.rsplit_once('@') else {
         return Ok(vec![]);
     };
+    let dots_ignored = matches!(domain, "gmail.com" | "googlemail.com");
+    let base = local.split('+').next().unwrap_or(local);
+    let canonical: String = if dots_ignored {
+        base.chars().filter(|c| *c != '.').collect()
+    } else {
+        base.to_string()
+    };
+    let Some(first) = canonical.chars().next() else {
+        return Ok(vec![]);
+    };
+    let after = char::from_u32(first as u32 + 1).unwrap_or(char::MAX);
+    // Only the rows that are this mailbox are read (the audit log counts
+    // every customer a call reads): SQLite computes each candidate's
+    // canonical local part, among the addresses that begin with the same
+    // letter (a range of the unique index on email).
     let r = db::exec(
-        "SELECT id, email, name, created_at FROM tickets__customers
-         WHERE email LIKE ?1 ESCAPE '\\' ORDER BY email != ?2, id",
+        "SELECT id, email, name, created_at FROM (
+             SELECT id, email, name, created_at,
+                    substr(email, 1, (CASE WHEN instr(email, '+') BETWEEN 1 AND instr(email, '@')
+                                      THEN instr(email, '+') ELSE instr(email, '@') END) - 1) AS local
+             FROM tickets__customers WHERE email >= ?3 AND email < ?4)
+         WHERE substr(email, instr(email, '@') + 1) = ?2
+           AND (CASE WHEN ?5 THEN replace(local, '.', '') ELSE local END) = ?1
+         ORDER BY email != ?6, id",
         &[
-            text(&format!(
-                "%@{}",
-                domain
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )),
+            text(&canonical),
+            text(domain),
+            text(&first.to_string()),
+            text(&after.to_string()),
+            int(i64::from(dots_ignored)),
             text(&email),
         ],
     )
