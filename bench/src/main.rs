@@ -9,6 +9,11 @@
 //!                                      off: the baseline for a cold call)
 //!        wasmdesk-bench resubject SITE TICKETS   (write the subject's 20
 //!                                      tickets again after an erasure)
+//!        wasmdesk-bench export-floor SITE EMAIL OUT   (the native floor
+//!                                      of `privacy export`: rusqlite,
+//!                                      serde_json, zip)
+//!        wasmdesk-bench restore-floor BACKUP DB   (the floor of `restore`:
+//!                                      copy the file, integrity_check)
 //!        wasmdesk-bench repeat SITE PLUGIN COMMAND ARGS TIMES   (one call
 //!                                      over and over, for a profiler)
 //!        wasmdesk-bench hooks SITE_WITHOUT SITE_WITH ROUNDS   (tickets.create
@@ -43,11 +48,31 @@ fn main() -> Result<()> {
     {
         let conn = rusqlite::Connection::open(std::path::Path::new(site).join("site.db"))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
         return Ok(seed::write_subject(
             &conn,
             tickets.parse().context("TICKETS")?,
             now_ms()?,
         )?);
+    }
+    if let [mode, site, email, out] = args.as_slice()
+        && mode == "export-floor"
+    {
+        let db = std::path::Path::new(site).join("site.db");
+        let counts = wasmdesk_bench::floor::export(&db, email, std::path::Path::new(out))?;
+        println!(
+            "{}",
+            json!({"tickets": counts.tickets, "messages": counts.messages, "files": counts.files})
+        );
+        return Ok(());
+    }
+    if let [mode, backup, db] = args.as_slice()
+        && mode == "restore-floor"
+    {
+        return wasmdesk_bench::floor::restore(
+            std::path::Path::new(backup),
+            std::path::Path::new(db),
+        );
     }
     if let [mode, site, tickets] = args.as_slice()
         && mode == "seed"
@@ -301,6 +326,12 @@ fn seed_site(root: &std::path::Path, total: i64) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     // A generator, not a site at work: no fsync until the end.
     conn.pragma_update(None, "synchronous", "OFF")?;
+    // But the file must hold what the plugin under wasmdesk would leave in
+    // it, and every wasmdesk connection overwrites deleted content: without
+    // this, the customer rows the seeder's upserts rewrite and the pages it
+    // moves keep stale copies of customers' addresses in free space, which
+    // an erasure's byte-level proof then finds (and wasmdesk never wrote).
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "cache_size", -256_000)?;
     let existing: i64 =
         conn.query_row("SELECT count(*) FROM tickets__tickets", [], |r| r.get(0))?;

@@ -103,8 +103,81 @@ fn the_sql_seeder_writes_what_the_plugin_writes() {
         .count();
     assert!(all.contains(seed::SUBJECT));
     assert_eq!(owned, 20, "{} owns {owned} tickets", seed::SUBJECT);
+    // The subject with a long history owns some here too (the rest of
+    // their 5 000 tickets needs a site of 100 000).
+    assert!(
+        all.contains(seed::HEAVY),
+        "the sample has no {}",
+        seed::HEAVY
+    );
     for (a, b) in plugin_rows.iter().zip(&sql_rows) {
         assert_eq!(a, b, "the plugin and the seeder disagree");
     }
     assert_eq!(plugin_rows.len(), sql_rows.len());
+}
+
+#[test]
+fn the_two_subjects_own_what_the_benchmarks_say_on_the_bench_sites() {
+    for total in [1_000, 10_000, 100_000, 1_000_000] {
+        let mut owned = std::collections::HashMap::new();
+        for id in 1..=total {
+            *owned.entry(seed::owner(id, total)).or_insert(0) += 1;
+        }
+        assert_eq!(owned[&seed::Owner::Subject], 20, "{total} tickets");
+        assert_eq!(
+            owned[&seed::Owner::Heavy],
+            seed::heavy_tickets(total),
+            "{total} tickets"
+        );
+    }
+    assert_eq!(seed::heavy_tickets(100_000), 5_000);
+    assert_eq!(seed::heavy_tickets(1_000_000), 5_000);
+}
+
+/// The native floor of the export benchmark exports what wasmdesk exports
+/// for the same customer: the same tickets, messages and files.
+#[test]
+fn the_export_floor_exports_what_wasmdesk_exports() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let now = 1_800_000_000_000;
+    let total = 1_000;
+    let root = dir.path().join("site");
+    drop(site_with_tickets(&root));
+    let conn = Connection::open(root.join("site.db")).expect("open");
+    seed::write_sql(&conn, 1, total, total, now).expect("seed by SQL");
+    drop(conn);
+    let mut site = Site::open(&root).expect("open the site");
+    for email in [seed::SUBJECT, seed::HEAVY] {
+        let ours = dir.path().join("ours.zip");
+        let report = site
+            .export_subject(
+                &wasmdesk::privacy::Subject::new(email, None).expect("an address"),
+                &ours,
+            )
+            .expect("export");
+        let floor = seed_floor(&root, email, &dir.path().join("floor.zip"));
+        assert_eq!(
+            (report.items, report.files),
+            (1 + floor.tickets + floor.messages, floor.files as u64),
+            "{email}: {report:?} against {floor:?}"
+        );
+        assert!(
+            floor.tickets >= 20,
+            "{email} owns {} tickets",
+            floor.tickets
+        );
+    }
+    // Some of the tickets have files, for both to carry.
+    let heavy = seed_floor(&root, seed::HEAVY, &dir.path().join("floor.zip"));
+    let subject = seed_floor(&root, seed::SUBJECT, &dir.path().join("floor.zip"));
+    assert!(heavy.files + subject.files > 0, "no attachments exported");
+}
+
+fn seed_floor(root: &Path, email: &str, out: &Path) -> wasmdesk_bench::floor::Exported {
+    let counts = wasmdesk_bench::floor::export(&root.join("site.db"), email, out)
+        .expect("the floor exports");
+    let archive =
+        zip::ZipArchive::new(std::fs::File::open(out).expect("the archive")).expect("a zip");
+    assert_eq!(archive.len(), 1 + counts.files, "export.json and the files");
+    counts
 }

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 mod hooks;
 mod load;
 mod memory;
+mod privacy;
 
 /// One measured row: wasmdesk against its baseline.
 struct Row {
@@ -135,6 +136,8 @@ pub fn run(root: &Path, dist: &Path, args: &[String]) -> Result<()> {
     rows.extend(in_process(&site, tickets, runs)?);
     rows.extend(load::rows(&bin, &site, tickets, quick)?);
     rows.extend(subject_scale(root, dist, &site, tickets, quick)?);
+    // On its own site seeded like this one, at this size only (see the row).
+    rows.push(privacy::restore(root, dist, &bench_bin, tickets)?);
     let sites = hooks::prepare(root, dist)?;
     rows.extend(hooks::rows(dist, &sites, runs)?);
     let memory = memory::render(&memory::rows(dist, &site, tickets, &request, &sql, &sites)?);
@@ -262,6 +265,9 @@ fn subject_scale(
         )
     };
     let runs = if quick { 3 } else { 5 };
+    // The subject with 5 000 tickets lives on the large site only; measured
+    // first, on the site as seeded (the runs below grow its audit log).
+    let heavy = privacy::heavy_export(root, dist, &bench_bin, &large_site, large, runs)?;
     let sites = [(small_site, small), (large_site.as_path(), large)];
     let [mut exports, mut previews, mut erasures, mut scans] =
         std::array::from_fn(|_| [Vec::new(), Vec::new()]);
@@ -309,6 +315,7 @@ fn subject_scale(
             target: Target::Within(1.5),
         },
     ]);
+    rows.push(heavy);
     Ok(rows)
 }
 
