@@ -17,7 +17,7 @@ impl store::Host for HostState {
                 db.set_memory_budget(self.limiter.available());
                 let result = db.execute(&sql, &params);
                 if let Err(e) = &result {
-                    self.last_store_error = Some(describe(e));
+                    self.last_store_error = Some(store_message(e));
                 }
                 result
             }
@@ -35,13 +35,14 @@ impl store::Host for HostState {
     }
 }
 
-/// A store error in one line: `sql: no such table: notes__x`.
-fn describe(error: &StoreError) -> String {
+/// A store error in one line, as the CLI and the bridge show it:
+/// `SQL: no such table: notes__x`.
+pub(crate) fn store_message(error: &StoreError) -> String {
     match error {
-        StoreError::AccessDenied(d) => format!("access-denied: {}", d.message),
-        StoreError::Sql(m) => format!("sql: {m}"),
-        StoreError::InvalidParameter(m) => format!("invalid-parameter: {m}"),
-        StoreError::LimitExceeded(m) => format!("limit-exceeded: {m}"),
+        StoreError::AccessDenied(d) => d.message.clone(),
+        StoreError::Sql(m) => format!("SQL: {m}"),
+        StoreError::LimitExceeded(m) => format!("limit: {m}"),
+        StoreError::InvalidParameter(m) => format!("parameter: {m}"),
     }
 }
 

@@ -19,7 +19,6 @@ use crate::audit::{self, Actor, Draft, action};
 use crate::error::{Error, ErrorCode};
 use crate::registry::{self, Manifest, PluginEntry, Status, records};
 use crate::runtime::bindings::commands::CommandError;
-use crate::runtime::bindings::types::StoreError as WitStoreError;
 use crate::runtime::call::{self, Call, CallError, FailureKind};
 use crate::runtime::{HostState, Limits, LoadError, LoadedPlugin, Runtime};
 use crate::store::namespace::Namespace;
@@ -1379,16 +1378,10 @@ fn command_failure(error: CommandError) -> (FailureKind, String) {
         CommandError::Failed(m) => (FailureKind::Fault, m),
         CommandError::Store(e) => (
             FailureKind::Fault,
-            format!("store error: {}", wit_store_message(&e)),
+            format!(
+                "store error: {}",
+                crate::runtime::imports::store_message(&e)
+            ),
         ),
-    }
-}
-
-fn wit_store_message(e: &WitStoreError) -> String {
-    match e {
-        WitStoreError::AccessDenied(d) => d.message.clone(),
-        WitStoreError::Sql(m) => format!("SQL: {m}"),
-        WitStoreError::LimitExceeded(m) => format!("limit: {m}"),
-        WitStoreError::InvalidParameter(m) => format!("parameter: {m}"),
     }
 }
