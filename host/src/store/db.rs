@@ -49,8 +49,8 @@ fn set_heap_limit(bytes: i64) {
     }
 }
 
-/// While it lives, SQLite may allocate at most `bytes` more than it holds
-/// now (a plugin statement's share of the plugin's memory cap); dropping
+/// While it lives, SQLite may hold at most `bytes` more than it held when
+/// the call began (what the plugin's memory cap leaves SQLite); dropping
 /// it brings back [`SQLITE_HEAP_LIMIT`]. The limit is process-wide: this
 /// is right because a process runs one plugin statement at a time and no
 /// other SQLite work meanwhile (the CLI and the bridge serve one call at a
@@ -61,11 +61,17 @@ pub struct HeapBudget {
     binding: bool,
 }
 
+/// Bytes SQLite holds in this process now.
+pub fn sqlite_memory_used() -> i64 {
+    // SAFETY: reads a process-wide counter.
+    unsafe { rusqlite::ffi::sqlite3_memory_used() }
+}
+
 impl HeapBudget {
-    pub fn new(bytes: usize) -> HeapBudget {
-        // SAFETY: reads a process-wide counter.
-        let used = unsafe { rusqlite::ffi::sqlite3_memory_used() };
-        let limit = used
+    /// `bytes` more than SQLite held at `baseline` (what it held when the
+    /// call began: what the call's earlier statements still hold counts).
+    pub fn new(baseline: i64, bytes: usize) -> HeapBudget {
+        let limit = baseline
             .saturating_add(i64::try_from(bytes).unwrap_or(i64::MAX))
             .max(1);
         let binding = limit < SQLITE_HEAP_LIMIT;

@@ -116,10 +116,14 @@ struct CallState {
     immediate: bool,
     /// Statements of the call that ran to the end.
     statements: u32,
-    /// How many bytes SQLite may add to its heap for each plugin statement:
+    /// How many bytes SQLite may add to its heap during the call, counted
+    /// from `heap_baseline` and enforced around each plugin statement:
     /// what the plugin's memory cap leaves beside its wasm memories. `None`:
     /// only the process-wide limit.
     heap_budget: Option<usize>,
+    /// What SQLite held when the call began: the budget counts from here,
+    /// so what the call's statements keep between them counts too.
+    heap_baseline: i64,
     /// A plugin statement ran out of its heap budget.
     memory_exceeded: bool,
     /// A write of a deferred transaction found the lock taken or its
@@ -200,6 +204,7 @@ impl PluginDb {
         }
         self.call = CallState {
             result_cap,
+            heap_baseline: db::sqlite_memory_used(),
             in_call: true,
             access: Some(access),
             ..CallState::default()
@@ -869,7 +874,11 @@ impl PluginDb {
         &mut self,
         f: impl FnOnce(&mut Self) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        let budget = self.call.heap_budget.map(db::HeapBudget::new);
+        let baseline = self.call.heap_baseline;
+        let budget = self
+            .call
+            .heap_budget
+            .map(|bytes| db::HeapBudget::new(baseline, bytes));
         let result = f(self);
         // Dropped here: the process-wide limit is back.
         let binding = budget.is_some_and(|b| b.binding());
