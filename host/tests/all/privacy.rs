@@ -1763,3 +1763,21 @@ fn the_export_lists_mentions_by_others_without_their_words() {
         assert!(!all.contains(others), "{others} in Zoë's export: {all}");
     }
 }
+
+#[test]
+fn a_gmail_address_is_erased_in_any_placement_of_its_dots() {
+    let site = TestSite::with(&["tickets"]);
+    site.call(
+        "tickets.create",
+        json!({"email": "yusuf@example.net", "subject": "Contacts",
+               "body": "Write to Z.Quennell+x@GMAIL.com, or zq.uennell@gmail.com. Yusuf."}),
+    )
+    .ok();
+    let report = erase(&site, "zquennell@gmail.com");
+    let body: String = site
+        .sqlite()
+        .query_row("SELECT body FROM tickets__messages", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(body, "Write to [erased], or [erased]. Yusuf.", "{report}");
+    assert_eq!(report["clean"], true, "{report}");
+}

@@ -528,8 +528,8 @@ fn phrase(value: &str) -> Option<String> {
 /// FTS5 queries that together find every ticket whose text may mention
 /// the subject. The index folds case and accents as [`person`] does; the
 /// address is looked for by its local part (without a `+tag`) near its
-/// domain, also as `%40domain`, and at Gmail (which ignores dots) by its
-/// domain alone. Each hit is checked with [`person`] before anything
+/// domain, also as `%40domain`, and at Gmail (which ignores dots) by any
+/// prefix of its dotless form near the domain. Each hit is checked with [`person`] before anything
 /// changes.
 fn mention_queries(subject: &Subject) -> Vec<String> {
     let mut queries = Vec::new();
@@ -547,8 +547,19 @@ fn mention_queries(subject: &Subject) -> Vec<String> {
                 queries.push(format!("NEAR({local} {escaped}, 3)"));
             }
             (_, Some(domain), Some(escaped)) => {
-                queries.push(domain);
-                queries.push(escaped);
+                // Gmail ignores dots, so the local part may be any number
+                // of words: its first word is a prefix of the dotless form.
+                let canonical: String = local.chars().filter(|c| *c != '.').collect();
+                for target in [domain, escaped] {
+                    if canonical.chars().all(|c| c.is_ascii_alphanumeric()) {
+                        let near: Vec<String> = (1..=canonical.len())
+                            .map(|k| format!("NEAR(\"{}\" {target}, 64)", &canonical[..k]))
+                            .collect();
+                        queries.push(near.join(" OR "));
+                    } else {
+                        queries.push(target);
+                    }
+                }
             }
             _ => {}
         }
