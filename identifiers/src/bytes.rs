@@ -14,7 +14,10 @@
 //!
 //! A match is counted once, by where it ends, also across two reads.
 
-use crate::{LOOKAHEAD, Person, fold_char};
+use memchr::memmem::Finder;
+
+use crate::fold::fold_bytes;
+use crate::{LOOKAHEAD, MIN_NAME_CHARS, Person};
 
 /// How much folded text is gathered before it is searched.
 const WINDOW: usize = 1 << 20;
@@ -25,7 +28,7 @@ const MIN_BASE64_RUN: usize = 16;
 
 /// Counts the appearances of one person in a stream of raw bytes.
 pub struct ByteSearch<'p> {
-    person: &'p Person,
+    needles: Needles<'p>,
     text: TextPath,
     base64: Base64Path,
     count: u64,
@@ -34,7 +37,14 @@ pub struct ByteSearch<'p> {
 impl<'p> ByteSearch<'p> {
     pub fn new(person: &'p Person) -> ByteSearch<'p> {
         ByteSearch {
-            person,
+            needles: Needles {
+                person,
+                names: person
+                    .names
+                    .iter()
+                    .map(|n| Finder::new(n.as_bytes()))
+                    .collect(),
+            },
             text: TextPath::default(),
             base64: Base64Path::default(),
             count: 0,
@@ -43,17 +53,18 @@ impl<'p> ByteSearch<'p> {
 
     /// Read the next bytes of the stream.
     pub fn feed(&mut self, raw: &[u8]) {
-        if self.person.is_empty() {
+        if self.needles.person.is_empty() {
             return;
         }
-        self.count += self.text.feed(self.person, raw);
-        self.count += self.base64.feed(self.person, raw);
+        self.count += self.text.feed(&self.needles, raw);
+        self.count += self.base64.feed(&self.needles, raw);
     }
 
     /// End the stream: how often the person appeared in it. The search is
     /// then ready for another stream.
     pub fn finish(&mut self) -> u64 {
-        let count = self.count + self.text.finish(self.person) + self.base64.finish(self.person);
+        let needles = &self.needles;
+        let count = self.count + self.text.finish(needles) + self.base64.finish(needles);
         self.count = 0;
         count
     }
@@ -62,6 +73,26 @@ impl<'p> ByteSearch<'p> {
     pub fn count(&mut self, bytes: &[u8]) -> u64 {
         self.feed(bytes);
         self.finish()
+    }
+}
+
+/// What is searched for, ready for a fast search.
+struct Needles<'p> {
+    person: &'p Person,
+    /// The person's names, folded, as [`Person::find_names`] finds them.
+    names: Vec<Finder<'p>>,
+}
+
+impl Needles<'_> {
+    /// Where a name appears in folded bytes.
+    fn find_names(&self, folded: &[u8]) -> Vec<std::ops::Range<usize>> {
+        self.names
+            .iter()
+            .flat_map(|finder| {
+                let len = finder.needle().len();
+                finder.find_iter(folded).map(move |at| at..at + len)
+            })
+            .collect()
     }
 }
 
@@ -77,21 +108,22 @@ struct TextPath {
 }
 
 impl TextPath {
-    fn feed(&mut self, person: &Person, raw: &[u8]) -> u64 {
+    fn feed(&mut self, needles: &Needles, raw: &[u8]) -> u64 {
         self.decoded.clear();
         self.unescape.feed(raw, &mut self.decoded);
-        self.search(person, false)
+        self.search(needles, false)
     }
 
-    fn finish(&mut self, person: &Person) -> u64 {
+    fn finish(&mut self, needles: &Needles) -> u64 {
         self.decoded.clear();
         self.unescape.finish(&mut self.decoded);
-        let count = self.search(person, true);
+        let count = self.search(needles, true);
         self.utf8_carry.clear();
         count
     }
 
-    fn search(&mut self, person: &Person, last: bool) -> u64 {
+    fn search(&mut self, needles: &Needles, last: bool) -> u64 {
+        let person = needles.person;
         let mut count = 0;
         if person.address_reach() > 0 {
             let start = self.addresses.buf.len();
@@ -110,8 +142,7 @@ impl TextPath {
             count += self
                 .names
                 .search(last, person.name_reach() + LOOKAHEAD, |b| {
-                    let text = std::str::from_utf8(b).expect("folded text is UTF-8");
-                    person.find_names(text).collect()
+                    needles.find_names(b)
                 });
         }
         count
@@ -120,41 +151,16 @@ impl TextPath {
     /// Append the decoded bytes, as folded text, to the names' window;
     /// bytes that are not UTF-8 become U+FFFD, which no name contains.
     fn fold_names(&mut self) {
-        let mut bytes = std::mem::take(&mut self.utf8_carry);
-        bytes.extend_from_slice(&self.decoded);
-        let mut folded = String::with_capacity(bytes.len());
-        // The window's last byte decides whether a space is absorbed.
-        if self.names.buf.last() == Some(&b' ') {
-            folded.push(' ');
-        }
-        let absorbed = folded.len();
-        let mut rest = &bytes[..];
-        loop {
-            match std::str::from_utf8(rest) {
-                Ok(text) => {
-                    text.chars().for_each(|c| fold_char(c, &mut folded));
-                    break;
-                }
-                Err(e) => {
-                    let (valid, after) = rest.split_at(e.valid_up_to());
-                    let valid = std::str::from_utf8(valid).expect("checked");
-                    valid.chars().for_each(|c| fold_char(c, &mut folded));
-                    match e.error_len() {
-                        Some(len) => {
-                            folded.push('\u{fffd}');
-                            rest = &after[len..];
-                        }
-                        None => {
-                            self.utf8_carry = after.to_vec();
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        self.names
-            .buf
-            .extend_from_slice(&folded.as_bytes()[absorbed..]);
+        let read = if self.utf8_carry.is_empty() {
+            fold_bytes(&self.decoded, &mut self.names.buf)
+        } else {
+            let mut bytes = std::mem::take(&mut self.utf8_carry);
+            bytes.extend_from_slice(&self.decoded);
+            let read = fold_bytes(&bytes, &mut self.names.buf);
+            self.decoded = bytes;
+            read
+        };
+        self.utf8_carry = self.decoded[read..].to_vec();
     }
 }
 
@@ -308,17 +314,27 @@ impl Unescape {
     }
 }
 
-/// The value of a base64 character (standard or URL-safe alphabet).
-fn base64_value(b: u8) -> Option<u8> {
-    match b {
-        b'A'..=b'Z' => Some(b - b'A'),
-        b'a'..=b'z' => Some(b - b'a' + 26),
-        b'0'..=b'9' => Some(b - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
+/// The value of each base64 character (standard or URL-safe alphabet), or
+/// [`NOT_BASE64`].
+const BASE64_VALUES: [u8; 256] = {
+    let mut values = [NOT_BASE64; 256];
+    let mut i = 0;
+    while i < 26 {
+        values[b'A' as usize + i] = i as u8;
+        values[b'a' as usize + i] = 26 + i as u8;
+        if i < 10 {
+            values[b'0' as usize + i] = 52 + i as u8;
+        }
+        i += 1;
     }
-}
+    values[b'+' as usize] = 62;
+    values[b'-' as usize] = 62;
+    values[b'/' as usize] = 63;
+    values[b'_' as usize] = 63;
+    values
+};
+
+const NOT_BASE64: u8 = 0xFF;
 
 /// Runs of base64 characters, decoded at each alignment and searched.
 #[derive(Default)]
@@ -366,22 +382,27 @@ impl Decoder {
 }
 
 impl Base64Path {
-    fn feed(&mut self, person: &Person, raw: &[u8]) -> u64 {
+    fn feed(&mut self, needles: &Needles, raw: &[u8]) -> u64 {
+        self.decode_runs(raw);
+        self.search(needles, false)
+    }
+
+    /// Decode the runs in `raw` into each alignment's output.
+    fn decode_runs(&mut self, raw: &[u8]) {
         for &b in raw {
-            match base64_value(b) {
-                Some(value) => {
+            match BASE64_VALUES[usize::from(b)] {
+                NOT_BASE64 if b == b'\n' => self.breaks = self.breaks.saturating_add(1),
+                NOT_BASE64 if b == b'\r' => {}
+                NOT_BASE64 => self.end_run(),
+                value => {
                     if self.breaks >= 2 {
                         self.end_run();
                     }
                     self.breaks = 0;
                     self.char(value);
                 }
-                None if b == b'\n' => self.breaks = self.breaks.saturating_add(1),
-                None if b == b'\r' => {}
-                None => self.end_run(),
             }
         }
-        self.search(person, false)
     }
 
     fn char(&mut self, value: u8) {
@@ -410,35 +431,147 @@ impl Base64Path {
     fn end_run(&mut self) {
         if self.run >= MIN_BASE64_RUN {
             for shift in 0..4 {
+                // Ends the decoder, ready for the next run.
                 self.decoders[shift].end(&mut self.out[shift]);
                 // Runs are separate texts: nothing matches across two.
                 self.out[shift].push(0);
             }
         }
+        // A shorter run was never decoded: its head is dropped.
         self.head.clear();
         self.run = 0;
         self.breaks = 0;
-        self.decoders = Default::default();
     }
 
-    fn search(&mut self, person: &Person, last: bool) -> u64 {
+    fn search(&mut self, needles: &Needles, last: bool) -> u64 {
         let mut count = 0;
         for shift in 0..4 {
             if !self.out[shift].is_empty() {
-                count += self.texts[shift].feed(person, &self.out[shift]);
+                count += self.texts[shift].feed(needles, &self.out[shift]);
                 self.out[shift].clear();
             }
             if last {
-                count += self.texts[shift].finish(person);
+                count += self.texts[shift].finish(needles);
             }
         }
         count
     }
 
-    fn finish(&mut self, person: &Person) -> u64 {
+    fn finish(&mut self, needles: &Needles) -> u64 {
         self.end_run();
-        self.search(person, true)
+        self.search(needles, true)
     }
+}
+
+/// The text a [`ByteSearch`] reads in a stream of bytes, folded, for a
+/// word index: decoded as [`ByteSearch`] decodes it (escapes, soft line
+/// breaks, base64 at each alignment), [folded](crate::fold()), and cut
+/// where a character cannot be text (a control character, a sequence that
+/// is not UTF-8). Pieces shorter than [`MIN_NAME_CHARS`] characters, which
+/// can hold no name and no address, are left out: a binary file's noise
+/// stays out of the index.
+///
+/// A full-text index of this text finds, by the words of a person's
+/// address or name, every stream in which a byte search finds them as
+/// words.
+#[derive(Default)]
+pub struct SearchableText {
+    text: TextPiece,
+    base64: Base64Path,
+    decoded: [TextPiece; 4],
+    out: String,
+}
+
+impl SearchableText {
+    pub fn new() -> SearchableText {
+        SearchableText::default()
+    }
+
+    /// The text of several streams (a file's name and its bytes), each
+    /// read on its own.
+    pub fn of(streams: &[&[u8]]) -> String {
+        let mut text = SearchableText::new();
+        for stream in streams {
+            text.feed(stream);
+            // Not text: what ends one stream never joins the next.
+            text.feed(&[0]);
+        }
+        text.finish()
+    }
+
+    /// Read the next bytes of the stream.
+    pub fn feed(&mut self, raw: &[u8]) {
+        self.text.feed(raw, false, &mut self.out);
+        self.base64.decode_runs(raw);
+        self.take_decoded(false);
+    }
+
+    /// End the stream: its text, one piece per line.
+    pub fn finish(&mut self) -> String {
+        self.text.feed(&[], true, &mut self.out);
+        self.base64.end_run();
+        self.take_decoded(true);
+        std::mem::take(&mut self.out)
+    }
+
+    fn take_decoded(&mut self, last: bool) {
+        for shift in 0..4 {
+            self.decoded[shift].feed(&self.base64.out[shift], last, &mut self.out);
+            self.base64.out[shift].clear();
+        }
+    }
+}
+
+/// One decoded text on its way to [`SearchableText`]'s output.
+#[derive(Default)]
+struct TextPiece {
+    unescape: Unescape,
+    /// Decoded bytes, after an incomplete UTF-8 sequence left by the last
+    /// read.
+    decoded: Vec<u8>,
+    folded: Vec<u8>,
+    /// The printable characters since the last cut.
+    piece: String,
+}
+
+impl TextPiece {
+    fn feed(&mut self, raw: &[u8], last: bool, out: &mut String) {
+        self.unescape.feed(raw, &mut self.decoded);
+        if last {
+            self.unescape.finish(&mut self.decoded);
+        }
+        // A space at the end of the piece absorbs the next white space.
+        self.folded.clear();
+        if self.piece.ends_with(' ') {
+            self.folded.push(b' ');
+        }
+        let skip = self.folded.len();
+        let read = fold_bytes(&self.decoded, &mut self.folded);
+        self.decoded.drain(..read);
+        let folded = std::str::from_utf8(&self.folded[skip..]).expect("folded text is UTF-8");
+        for c in folded.chars() {
+            if c.is_control() || c == '\u{fffd}' {
+                cut(&mut self.piece, out);
+            } else {
+                self.piece.push(c);
+            }
+        }
+        if last {
+            // What never became a character is not text.
+            self.decoded.clear();
+            cut(&mut self.piece, out);
+        }
+    }
+}
+
+/// End a piece of text: kept if it can hold a name or an address.
+fn cut(piece: &mut String, out: &mut String) {
+    let trimmed = piece.trim();
+    if trimmed.chars().count() >= MIN_NAME_CHARS {
+        out.push_str(trimmed);
+        out.push('\n');
+    }
+    piece.clear();
 }
 
 #[cfg(test)]
@@ -537,6 +670,51 @@ mod tests {
                 assert_eq!(got, *expected, "pieces of {} bytes: {text}", size + 1);
             }
         }
+    }
+
+    /// The words of the searchable text, fed in pieces of `size` bytes.
+    fn words(bytes: &[u8], size: usize) -> String {
+        let mut text = SearchableText::new();
+        bytes.chunks(size).for_each(|c| text.feed(c));
+        let text = text.finish();
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn the_searchable_text_holds_every_encoding_as_words() {
+        let card = "BEGIN:VCARD\r\nFN:ZOË ÅNGSTRÖM\r\nEMAIL:Zelda.Quennell+home@Example.org\r\n";
+        let encoded = encode_base64(card.as_bytes());
+        let lines: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let mime = format!(
+            "\x00\x01Content-Transfer-Encoding: base64\r\n\r\n{}\r\n\r\n",
+            lines.join("\r\n")
+        );
+        for bytes in [
+            mime.as_bytes(),
+            b"QP: zelda.quen=\r\nnell=40example.org\xff Zo=C3=AB =C3=85ngstr=C3=B6m",
+            "?u=zelda.quennell%40example.org&n=Zo%C3%AB%20%C3%85ngstr%c3%b6m".as_bytes(),
+        ] {
+            for size in [1, 2, 3, 5, 7, 64, bytes.len()] {
+                let words = words(bytes, size);
+                assert!(words.contains("zelda quennell "), "{size}: {words}");
+                assert!(words.contains(" example org"), "{size}: {words}");
+                assert!(words.contains("zoe angstrom"), "{size}: {words}");
+            }
+        }
+        // A binary file's noise mostly stays out.
+        let noise: Vec<u8> = (0u32..100_000)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let mut text = SearchableText::new();
+        text.feed(&noise);
+        assert!(text.finish().len() < noise.len() / 4);
     }
 
     #[test]
