@@ -11,6 +11,7 @@
 use base64::Engine as _;
 use rusqlite::{Connection, params};
 use serde_json::{Value, json};
+use wasmdesk_identifiers::SearchableText;
 
 const FIRST_NAMES: &[&str] = &[
     "Ada", "Grace", "Linus", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Niklaus",
@@ -329,6 +330,9 @@ fn write_tickets(
             "INSERT INTO tickets__attachments (ticket_id, message_id, name, mime_type, size, content, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
+        let mut attachment_words = tx.prepare_cached(
+            "INSERT INTO tickets__attachment_words (rowid, text) VALUES (?1, ?2)",
+        )?;
         let mut tag = tx.prepare_cached(
             "INSERT OR IGNORE INTO tickets__tags (ticket_id, tag) VALUES (?1, ?2)",
         )?;
@@ -376,6 +380,9 @@ fn write_tickets(
                     content,
                     t.created_at
                 ])?;
+                // As the tickets plugin indexes an attachment it stores.
+                let words = SearchableText::of(&[name.as_bytes(), content]);
+                attachment_words.execute(params![tx.last_insert_rowid(), words])?;
             }
             for name in &t.tags {
                 tag.execute(params![id, name])?;

@@ -1781,3 +1781,100 @@ fn a_gmail_address_is_erased_in_any_placement_of_its_dots() {
     assert_eq!(body, "Write to [erased], or [erased]. Yusuf.", "{report}");
     assert_eq!(report["clean"], true, "{report}");
 }
+
+/// Attachments on other people's tickets, whose text never names Zoë,
+/// naming her in their bytes or their file name, in encodings the proof
+/// reads; and one that names someone else.
+fn attachments_naming_zoe(site: &TestSite) {
+    use base64::Engine;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let card = b64("BEGIN:VCARD\r\nFN:ZOË ÅNGSTRÖM\r\nEND:VCARD\r\n".as_bytes());
+    let files = [
+        // A JSON file holding a file in base64, with no MIME header.
+        (
+            "contact.json",
+            format!(
+                "{{\"file\":\"{}\"}}",
+                b64(b"EMAIL:Zoe.Angstrom+x@Example.org")
+            ),
+        ),
+        (
+            "note.txt",
+            "to: zoe.ang=\r\nstrom=40example.org".to_string(),
+        ),
+        (
+            "link.txt",
+            "?n=Zo%C3%AB%20%C3%85ngstr%C3%B6m&x=1".to_string(),
+        ),
+        (
+            "card.eml",
+            format!("Content-Transfer-Encoding: base64\r\n\r\n{card}\r\n"),
+        ),
+    ];
+    let mut attachments: Vec<Value> = files
+        .iter()
+        .map(|(name, content)| {
+            json!({"name": name, "type": "text/plain", "content_base64": b64(content.as_bytes())})
+        })
+        .collect();
+    // Her name in the file name only; binary bytes.
+    attachments.push(
+        json!({"name": "Zoë Ångström.pdf", "type": "application/pdf",
+                            "content_base64": b64(&[0x25, 0x50, 0x44, 0x46, 0xff, 0x00, 0x9c])}),
+    );
+    // Someone else: another domain, another name.
+    attachments.push(json!({"name": "other.txt", "type": "text/plain",
+                            "content_base64": b64(b"zoe.angstrom@example.com, Zoe Angstr")}));
+    site.call(
+        "tickets.create",
+        json!({"email": "yusuf@example.net", "subject": "Papers", "body": "See the attached files.",
+               "attachments": attachments}),
+    )
+    .ok();
+}
+
+#[test]
+fn attachments_naming_the_subject_are_erased_wherever_they_are_also_on_a_site_older_than_their_index()
+ {
+    for older_site in [false, true] {
+        let site = TestSite::with(&["tickets"]);
+        site.call(
+            "tickets.create",
+            json!({"email": "zoe.angstrom@example.org", "name": "Zoë Ångström",
+                   "subject": "Refund", "body": "My refund request."}),
+        )
+        .ok();
+        attachments_naming_zoe(&site);
+        if older_site {
+            // A site from before the attachments' word index: the next
+            // build's setup indexes what is there.
+            site.sqlite()
+                .execute_batch(
+                    "DROP TRIGGER tickets__attachments_unindex; DROP TABLE tickets__attachment_words;",
+                )
+                .unwrap();
+            let mut bytes = std::fs::read(crate::support::artifact("tickets")).unwrap();
+            bytes.extend_from_slice(&[0, 6, 5, b'x', b'-', b'p', b'a', b'd']);
+            std::fs::write(site.plugin_path("tickets"), bytes).unwrap();
+            site.run(&["plugin", "enable", "tickets", "--yes"]).ok();
+        }
+        assert_eq!(site.count("tickets__attachments"), 6);
+        let report = erase_zoe(&site);
+        let left: Vec<String> = site
+            .sqlite()
+            .prepare("SELECT name FROM tickets__attachments")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(left, ["other.txt"], "older site: {older_site}");
+        assert_eq!(report["clean"], true, "older site: {older_site}: {report}");
+        // Yusuf's ticket and message stay.
+        assert_eq!(
+            site.count("tickets__messages"),
+            1,
+            "older site: {older_site}"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value as Json, json};
+use wasmdesk_identifiers::SearchableText;
 use wasmdesk_plugin::{CommandError, Value};
 
 use crate::db::{self, int, text};
@@ -71,13 +72,59 @@ pub fn store(
 ) -> Result<(), CommandError> {
     for a in attachments {
         let size = a.content.len() as i64;
-        db::run(
+        let words = words_of(&a.name, &a.content);
+        let r = db::run(
             "INSERT INTO tickets__attachments (ticket_id, message_id, name, mime_type, size, content, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             &[int(ticket_id), int(message_id), text(&a.name), text(&a.mime_type), int(size), Value::Blob(a.content), int(now)],
         )?;
+        index(r.last_insert_rowid, &words)?;
     }
     Ok(())
+}
+
+/// What `tickets__attachment_words` holds for an attachment: the words of
+/// its name and of its bytes, read as the host's proof reads them.
+fn words_of(name: &str, content: &[u8]) -> String {
+    SearchableText::of(&[name.as_bytes(), content])
+}
+
+fn index(id: i64, words: &str) -> Result<(), CommandError> {
+    db::run(
+        "INSERT INTO tickets__attachment_words (rowid, text) VALUES (?1, ?2)",
+        &[int(id), text(words)],
+    )?;
+    Ok(())
+}
+
+/// Attachments read at a time while indexing those stored before the
+/// index existed.
+const INDEX_PAGE: i64 = 16;
+
+/// Index every attachment: once, when the index is created on a site that
+/// already has attachments.
+pub fn index_all() -> Result<(), CommandError> {
+    let mut after = 0;
+    loop {
+        let r = db::run(
+            "SELECT id, name, content FROM tickets__attachments WHERE id > ?1 ORDER BY id LIMIT ?2",
+            &[int(after), int(INDEX_PAGE)],
+        )?;
+        for row in &r.rows {
+            if let [Value::Integer(id), Value::Text(name), content] = row.as_slice() {
+                let content = match content {
+                    Value::Blob(b) => b.as_slice(),
+                    Value::Text(t) => t.as_bytes(),
+                    _ => &[],
+                };
+                index(*id, &words_of(name, content))?;
+                after = *id;
+            }
+        }
+        if (r.rows.len() as i64) < INDEX_PAGE {
+            return Ok(());
+        }
+    }
 }
 
 /// Metadata of the ticket's attachments, by message id.

@@ -525,13 +525,23 @@ fn phrase(value: &str) -> Option<String> {
     (!words.is_empty()).then(|| format!("\"{}\"", words.join(" ")))
 }
 
+/// How an index holds its text, and so how names are asked for.
+#[derive(Clone, Copy, PartialEq)]
+enum Indexed {
+    /// As written: FTS5's tokenizer folds both the text and the query.
+    AsWritten,
+    /// [Folded](wasmdesk_identifiers::fold()) before it was indexed: the
+    /// query is folded the same way.
+    Folded,
+}
+
 /// FTS5 queries that together find every ticket whose text may mention
 /// the subject. The index folds case and accents as [`person`] does; the
 /// address is looked for by its local part (without a `+tag`) near its
 /// domain, also as `%40domain`, and at Gmail (which ignores dots) by any
 /// prefix of its dotless form near the domain. Each hit is checked with [`person`] before anything
 /// changes.
-fn mention_queries(subject: &Subject) -> Vec<String> {
+fn mention_queries(subject: &Subject, indexed: Indexed) -> Vec<String> {
     let mut queries = Vec::new();
     let email = subject.email.to_lowercase();
     if let Some((local, domain)) = email.rsplit_once('@') {
@@ -566,27 +576,36 @@ fn mention_queries(subject: &Subject) -> Vec<String> {
     }
     for (_, value) in &subject.identifiers {
         if value.trim().chars().count() >= wasmdesk_identifiers::MIN_NAME_CHARS {
-            queries.extend(phrase(value));
+            queries.extend(match indexed {
+                Indexed::AsWritten => phrase(value),
+                Indexed::Folded => phrase(&wasmdesk_identifiers::fold(value).text),
+            });
         }
     }
     queries
 }
 
-/// Tickets whose search text matches one of the queries.
-fn candidate_tickets(subject: &Subject) -> Result<Vec<i64>, String> {
-    let mut tickets = std::collections::BTreeSet::new();
-    for query in mention_queries(subject) {
+/// The rowids of `index` (an FTS5 table) whose text matches one of the
+/// subject's [queries](mention_queries).
+fn matching(index: &str, subject: &Subject, indexed: Indexed) -> Result<Vec<i64>, String> {
+    let mut ids = std::collections::BTreeSet::new();
+    for query in mention_queries(subject, indexed) {
         let r = db::exec(
-            "SELECT rowid FROM tickets__search WHERE tickets__search MATCH ?1",
+            &format!("SELECT rowid FROM {index} WHERE {index} MATCH ?1"),
             &[text(&query)],
         )
         .map_err(fail)?;
-        tickets.extend(r.rows.iter().filter_map(|row| match row.as_slice() {
+        ids.extend(r.rows.iter().filter_map(|row| match row.as_slice() {
             [Value::Integer(id)] => Some(*id),
             _ => None,
         }));
     }
-    Ok(tickets.into_iter().collect())
+    Ok(ids.into_iter().collect())
+}
+
+/// Tickets whose search text matches one of the queries.
+fn candidate_tickets(subject: &Subject) -> Result<Vec<i64>, String> {
+    matching("tickets__search", subject, Indexed::AsWritten)
 }
 
 /// Messages (by anyone) on the given tickets that mention the subject.
@@ -730,103 +749,52 @@ fn reindex(ticket: i64) -> Result<(), String> {
     Ok(())
 }
 
-/// Lower-case pieces of text that every stored spelling of the subject
-/// contains at least one of, for SQLite's `instr(lower(..))` to narrow
-/// attachments and tags down before [`person`] decides: the address's
-/// domain, and each identifier word as given and without accents.
-fn anchors(subject: &Subject) -> Vec<String> {
-    let mut anchors = Vec::new();
-    if let Some((_, domain)) = subject.email.to_lowercase().rsplit_once('@') {
-        anchors.push(domain.to_string());
-    }
-    for (_, value) in &subject.identifiers {
-        for word in value.split(|c: char| !c.is_alphanumeric()) {
-            if word.chars().count() < wasmdesk_identifiers::MIN_NAME_CHARS {
-                continue;
-            }
-            for form in [
-                word.to_lowercase(),
-                word.to_uppercase().to_ascii_lowercase(),
-                wasmdesk_identifiers::fold(word).text,
-            ] {
-                if !anchors.contains(&form) {
-                    anchors.push(form);
-                }
-            }
-        }
-    }
-    anchors
-}
-
-/// Attachments per page while looking for ones that name the subject.
-const ATTACHMENT_PAGE: i64 = 64;
-
 /// Bytes of an attachment read at a time: an attachment may be larger than
 /// one result may carry into the plugin.
 const ATTACHMENT_SLICE: i64 = 4 * 1024 * 1024;
 
 /// Delete every attachment whose name or bytes hold the subject, by the
 /// same rule as the host's proof ([`ByteSearch`]: also inside base64 or
-/// quoted-printable). SQLite narrows them down first: an attachment must
-/// contain an [anchor](anchors), or be encoded (`base64`,
-/// `quoted-printable`), to be read.
+/// quoted-printable). The attachments' word index names the candidates
+/// (those where the subject's address or a name appears as words); each is
+/// then read whole before it goes.
 fn erase_attachments_naming(subject: &Subject, person: &Person) -> Result<u64, String> {
-    let mut anchors = anchors(subject);
-    anchors.extend(["base64".to_string(), "quoted-printable".to_string()]);
-    let mut params = vec![int(0)];
-    let mut tests = Vec::new();
-    for anchor in &anchors {
-        params.push(text(anchor));
-        let n = params.len();
-        tests.push(format!(
-            "instr(lower(name), ?{n}) > 0 OR instr(lower(CAST(content AS TEXT)), ?{n}) > 0"
-        ));
-    }
-    let sql = format!(
-        "SELECT id, name, length(content) FROM tickets__attachments WHERE id > ?1 AND ({})
-         ORDER BY id LIMIT {ATTACHMENT_PAGE}",
-        tests.join(" OR ")
-    );
     let mut search = ByteSearch::new(person);
     let mut removed = 0;
-    loop {
-        let page = db::exec(&sql, &params).map_err(fail)?;
-        for row in &page.rows {
-            let [Value::Integer(id), Value::Text(name), length] = row.as_slice() else {
-                continue;
-            };
-            params[0] = int(*id);
-            let length = match length {
-                Value::Integer(n) => *n,
-                _ => 0,
-            };
-            let mut offset = 1;
-            while offset <= length {
-                let slice = db::exec(
-                    "SELECT substr(content, ?2, ?3) FROM tickets__attachments WHERE id = ?1",
-                    &[int(*id), int(offset), int(ATTACHMENT_SLICE)],
-                )
-                .map_err(fail)?;
-                match slice.rows.first().map(Vec::as_slice) {
-                    Some([Value::Blob(b)]) => search.feed(b),
-                    Some([Value::Text(t)]) => search.feed(t.as_bytes()),
-                    _ => {}
-                }
-                offset += ATTACHMENT_SLICE;
+    for id in matching("tickets__attachment_words", subject, Indexed::Folded)? {
+        let r = db::exec(
+            "SELECT name, length(content) FROM tickets__attachments WHERE id = ?1",
+            &[int(id)],
+        )
+        .map_err(fail)?;
+        let Some([Value::Text(name), length]) = r.rows.first().map(Vec::as_slice) else {
+            continue;
+        };
+        let length = match length {
+            Value::Integer(n) => *n,
+            _ => 0,
+        };
+        let mut offset = 1;
+        while offset <= length {
+            let slice = db::exec(
+                "SELECT substr(content, ?2, ?3) FROM tickets__attachments WHERE id = ?1",
+                &[int(id), int(offset), int(ATTACHMENT_SLICE)],
+            )
+            .map_err(fail)?;
+            match slice.rows.first().map(Vec::as_slice) {
+                Some([Value::Blob(b)]) => search.feed(b),
+                Some([Value::Text(t)]) => search.feed(t.as_bytes()),
+                _ => {}
             }
-            if search.finish() > 0 || person.mentioned_in(name) {
-                removed += db::exec(
-                    "DELETE FROM tickets__attachments WHERE id = ?1",
-                    &[int(*id)],
-                )
+            offset += ATTACHMENT_SLICE;
+        }
+        if search.finish() > 0 || person.mentioned_in(name) {
+            removed += db::exec("DELETE FROM tickets__attachments WHERE id = ?1", &[int(id)])
                 .map_err(fail)?
                 .rows_changed;
-            }
-        }
-        if (page.rows.len() as i64) < ATTACHMENT_PAGE {
-            return Ok(removed);
         }
     }
+    Ok(removed)
 }
 
 /// Mentions outside message bodies: ticket titles, attachments (their name
@@ -870,20 +838,26 @@ fn anonymise_other_mentions(
         .map(|w| wasmdesk_identifiers::fold(&w).text)
         .collect();
     changed += erase_attachments_naming(subject, person)?;
-    for anchor in anchors(subject) {
-        let r = db::exec(
-            "SELECT DISTINCT tag FROM tickets__tags WHERE instr(lower(tag), ?1) > 0",
-            &[text(&anchor)],
-        )
-        .map_err(fail)?;
-        for row in &r.rows {
-            if let [Value::Text(tag)] = row.as_slice() {
-                let folded = wasmdesk_identifiers::fold(tag).text;
-                if person.mentioned_in(tag) || words.iter().any(|w| folded.contains(w.as_str())) {
-                    changed += db::exec("DELETE FROM tickets__tags WHERE tag = ?1", &[text(tag)])
-                        .map_err(fail)?
-                        .rows_changed;
-                }
+    // Each tag once, by the tag index (a site has far fewer tags than
+    // tagged tickets).
+    let tags = db::exec(
+        "WITH RECURSIVE tickets__each_tag(tag) AS (
+             SELECT min(tag) FROM tickets__tags
+             UNION ALL
+             SELECT (SELECT min(tag) FROM tickets__tags WHERE tag > e.tag)
+             FROM tickets__each_tag e WHERE e.tag IS NOT NULL
+         )
+         SELECT tag FROM tickets__each_tag WHERE tag IS NOT NULL",
+        &[],
+    )
+    .map_err(fail)?;
+    for row in &tags.rows {
+        if let [Value::Text(tag)] = row.as_slice() {
+            let folded = wasmdesk_identifiers::fold(tag).text;
+            if person.mentioned_in(tag) || words.iter().any(|w| folded.contains(w.as_str())) {
+                changed += db::exec("DELETE FROM tickets__tags WHERE tag = ?1", &[text(tag)])
+                    .map_err(fail)?
+                    .rows_changed;
             }
         }
     }

@@ -70,6 +70,16 @@ const SCHEMA: &[&str] = &[
     // its subject and every message, so a search walks ticket ids newest
     // first and stops after a page.
     "CREATE VIRTUAL TABLE IF NOT EXISTS tickets__search USING fts5 (text)",
+    // The words of each attachment (rowid = attachment id): its name and
+    // its bytes as the host's proof reads them (`SearchableText`), so that
+    // erasure finds an attachment that names a person in time that follows
+    // the person, not the site. Contentless: the index holds no copy of
+    // the text; a deleted attachment's words leave with it.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS tickets__attachment_words USING fts5 (text, content = '', contentless_delete = 1)",
+    "CREATE TRIGGER IF NOT EXISTS tickets__attachments_unindex AFTER DELETE ON tickets__attachments
+     BEGIN
+         DELETE FROM tickets__attachment_words WHERE rowid = old.id;
+     END",
     "CREATE TABLE IF NOT EXISTS tickets__settings (
         key   TEXT PRIMARY KEY,
         value INTEGER NOT NULL
@@ -124,6 +134,10 @@ pub fn setup(_previous: Option<&str>) -> Result<(), String> {
             db::exec(sql, &[]).map_err(fail)?;
         }
     }
+    let words_existed = !db::exec("PRAGMA table_info(tickets__attachment_words)", &[])
+        .map_err(fail)?
+        .rows
+        .is_empty();
     for sql in &SCHEMA[2..] {
         db::exec(sql, &[]).map_err(fail)?;
     }
@@ -164,6 +178,15 @@ pub fn setup(_previous: Option<&str>) -> Result<(), String> {
         &[],
     )
     .map_err(|e| format!("configuring the search index failed: {e:?}"))?;
+    db::exec(
+        "INSERT INTO tickets__attachment_words (tickets__attachment_words, rank) VALUES ('secure-delete', 1)",
+        &[],
+    )
+    .map_err(|e| format!("configuring the attachments' index failed: {e:?}"))?;
+    if !words_existed {
+        crate::attachments::index_all()
+            .map_err(|e| format!("indexing the attachments failed: {e:?}"))?;
+    }
     if old_layout {
         db::exec(
             "INSERT INTO tickets__search (rowid, text)
