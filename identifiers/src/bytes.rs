@@ -479,7 +479,6 @@ pub struct SearchableText {
     text: TextPiece,
     base64: Base64Path,
     decoded: [TextPiece; 4],
-    out: String,
 }
 
 impl SearchableText {
@@ -492,7 +491,9 @@ impl SearchableText {
     pub fn of(streams: &[&[u8]]) -> String {
         let mut text = SearchableText::new();
         for stream in streams {
-            text.feed(stream);
+            // A piece at a time: the folded copy of a whole file would
+            // weigh up to three times the file.
+            stream.chunks(64 * 1024).for_each(|piece| text.feed(piece));
             // Not text: what ends one stream never joins the next.
             text.feed(&[0]);
         }
@@ -501,26 +502,53 @@ impl SearchableText {
 
     /// Read the next bytes of the stream.
     pub fn feed(&mut self, raw: &[u8]) {
-        self.text.feed(raw, false, &mut self.out);
+        self.text.feed(raw, false);
         self.base64.decode_runs(raw);
         self.take_decoded(false);
     }
 
-    /// End the stream: its text, one piece per line.
+    /// Text so far, once one of the decoded texts holds `size` bytes or
+    /// more: for an index that takes a long text in parts. What is left of
+    /// it begins with the last [`CHUNK_OVERLAP`] bytes of the part returned,
+    /// so that every name or address up to that length is whole in one
+    /// part.
+    pub fn next_part(&mut self, size: usize) -> Option<String> {
+        let size = size.max(CHUNK_OVERLAP + 1);
+        let out = std::iter::once(&mut self.text.out)
+            .chain(self.decoded.iter_mut().map(|d| &mut d.out))
+            .find(|out| out.len() >= size)?;
+        let mut keep = out.len() - CHUNK_OVERLAP;
+        while !out.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        let rest = out[keep..].to_string();
+        Some(std::mem::replace(out, rest))
+    }
+
+    /// End the stream: its text (what [`next_part`](Self::next_part) has
+    /// not returned), one piece per line.
     pub fn finish(&mut self) -> String {
-        self.text.feed(&[], true, &mut self.out);
+        self.text.feed(&[], true);
         self.base64.end_run();
         self.take_decoded(true);
-        std::mem::take(&mut self.out)
+        let mut out = std::mem::take(&mut self.text.out);
+        for decoded in &mut self.decoded {
+            out.push_str(&std::mem::take(&mut decoded.out));
+        }
+        out
     }
 
     fn take_decoded(&mut self, last: bool) {
         for shift in 0..4 {
-            self.decoded[shift].feed(&self.base64.out[shift], last, &mut self.out);
+            self.decoded[shift].feed(&self.base64.out[shift], last);
             self.base64.out[shift].clear();
         }
     }
 }
+
+/// Bytes of text that each part of [`SearchableText::next_part`] repeats
+/// of the part before it: more than an address or a name can take.
+pub const CHUNK_OVERLAP: usize = 1024;
 
 /// One decoded text on its way to [`SearchableText`]'s output.
 #[derive(Default)]
@@ -530,19 +558,30 @@ struct TextPiece {
     /// read.
     decoded: Vec<u8>,
     folded: Vec<u8>,
-    /// The printable characters since the last cut.
-    piece: String,
+    /// The start of a piece of printable characters, while it is too short
+    /// to be kept.
+    short: String,
+    /// Whether the current piece is long enough and goes to `out` as it
+    /// comes.
+    kept: bool,
+    /// Pieces kept, one per line.
+    out: String,
 }
 
 impl TextPiece {
-    fn feed(&mut self, raw: &[u8], last: bool, out: &mut String) {
+    fn feed(&mut self, raw: &[u8], last: bool) {
         self.unescape.feed(raw, &mut self.decoded);
         if last {
             self.unescape.finish(&mut self.decoded);
         }
         // A space at the end of the piece absorbs the next white space.
         self.folded.clear();
-        if self.piece.ends_with(' ') {
+        let piece_end = if self.kept {
+            self.out.as_str()
+        } else {
+            self.short.as_str()
+        };
+        if piece_end.ends_with(' ') {
             self.folded.push(b' ');
         }
         let skip = self.folded.len();
@@ -551,27 +590,33 @@ impl TextPiece {
         let folded = std::str::from_utf8(&self.folded[skip..]).expect("folded text is UTF-8");
         for c in folded.chars() {
             if c.is_control() || c == '\u{fffd}' {
-                cut(&mut self.piece, out);
-            } else {
-                self.piece.push(c);
+                end_piece(&mut self.short, &mut self.kept, &mut self.out);
+            } else if self.kept {
+                self.out.push(c);
+            } else if !(c == ' ' && self.short.is_empty()) {
+                self.short.push(c);
+                if self.short.chars().count() >= MIN_NAME_CHARS {
+                    self.out.push_str(&self.short);
+                    self.short.clear();
+                    self.kept = true;
+                }
             }
         }
         if last {
             // What never became a character is not text.
             self.decoded.clear();
-            cut(&mut self.piece, out);
+            end_piece(&mut self.short, &mut self.kept, &mut self.out);
         }
     }
 }
 
-/// End a piece of text: kept if it can hold a name or an address.
-fn cut(piece: &mut String, out: &mut String) {
-    let trimmed = piece.trim();
-    if trimmed.chars().count() >= MIN_NAME_CHARS {
-        out.push_str(trimmed);
+/// End a piece of text: it was kept if it could hold a name or an address.
+fn end_piece(short: &mut String, kept: &mut bool, out: &mut String) {
+    if *kept {
         out.push('\n');
     }
-    piece.clear();
+    short.clear();
+    *kept = false;
 }
 
 #[cfg(test)]
@@ -715,6 +760,42 @@ mod tests {
         let mut text = SearchableText::new();
         text.feed(&noise);
         assert!(text.finish().len() < noise.len() / 4);
+    }
+
+    #[test]
+    fn text_in_parts_holds_every_match_whole_in_one_part() {
+        let mut bytes = Vec::new();
+        for i in 0..5000 {
+            bytes.extend_from_slice(
+                format!("line {i} Zelda.Quennell@example.org Zoë Ångström\n").as_bytes(),
+            );
+        }
+        let mut text = SearchableText::new();
+        let mut parts = Vec::new();
+        for piece in bytes.chunks(1000) {
+            text.feed(piece);
+            parts.extend(text.next_part(16 * 1024));
+        }
+        parts.push(text.finish());
+        assert!(parts.len() > 5, "{}", parts.len());
+        let person = zelda();
+        let mut seen = std::collections::BTreeSet::new();
+        for part in &parts {
+            assert!(part.len() < 16 * 1024 + 2000);
+            // Every line number appears with both identifiers in some part.
+            for at in part.match_indices("line ").map(|(at, _)| at) {
+                let rest = &part[at..];
+                let end = rest
+                    .find(" zoe angstrom")
+                    .map(|e| e + " zoe angstrom".len());
+                if let Some(end) = end
+                    && ByteSearch::new(&person).count(&rest.as_bytes()[..end]) == 2
+                {
+                    seen.insert(rest[5..].split(' ').next().unwrap().to_string());
+                }
+            }
+        }
+        assert_eq!(seen.len(), 5000);
     }
 
     #[test]

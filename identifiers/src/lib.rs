@@ -32,7 +32,7 @@ pub mod fold;
 
 use std::ops::Range;
 
-pub use bytes::{ByteSearch, SearchableText};
+pub use bytes::{ByteSearch, CHUNK_OVERLAP, SearchableText};
 pub use fold::{Folded, fold, fold_ascii, fold_char};
 
 /// Names shorter than this (in characters, folded) are not searched: they
