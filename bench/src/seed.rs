@@ -380,9 +380,10 @@ fn write_tickets(
                     content,
                     t.created_at
                 ])?;
-                // As the tickets plugin indexes an attachment it stores.
+                // As the tickets plugin indexes an attachment it stores
+                // (short files: one part, rowid id * 2^20).
                 let words = SearchableText::of(&[name.as_bytes(), content]);
-                attachment_words.execute(params![tx.last_insert_rowid(), words])?;
+                attachment_words.execute(params![tx.last_insert_rowid() << 20, words])?;
             }
             for name in &t.tags {
                 tag.execute(params![id, name])?;

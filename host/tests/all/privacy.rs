@@ -562,6 +562,7 @@ fn the_register_lists_each_plugins_processing_and_grants() {
              \x20 - personal data tickets__attachments.name (attachments): deleted on erasure\n\
              \x20 - personal data tickets__attachments.content (attachments): deleted on erasure\n\
              \x20 - personal data tickets__search.text (message content): deleted on erasure\n\
+             \x20 - personal data tickets__attachment_words.text (attachments): deleted on erasure\n\
              \x20 - own tables: tickets__*\n\
              \x20 - granted: nothing\n"
         ),
@@ -1877,4 +1878,41 @@ fn attachments_naming_the_subject_are_erased_wherever_they_are_also_on_a_site_ol
             "older site: {older_site}"
         );
     }
+}
+
+#[test]
+fn an_attachment_at_the_default_size_limit_is_stored_under_the_default_memory_cap_and_erased() {
+    use base64::Engine;
+    let site = TestSite::with(&["tickets"]);
+    // 10 MiB (the default max_attachment_bytes) of text with Zoë's name
+    // three quarters in (with a genitive s, as in `Ångströms Bäckerei`),
+    // and of noise with her address in the middle.
+    let limit = 10 * 1024 * 1024;
+    let mut text: Vec<u8> = b"order refund invoice shipping "
+        .iter()
+        .copied()
+        .cycle()
+        .take(limit)
+        .collect();
+    text[limit * 3 / 4..][..15].copy_from_slice(b" ZOE ANGSTROMS ");
+    let mut noise: Vec<u8> = (0u32..limit as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let address = b"(Zoe.Angstrom@Example.org)";
+    noise[limit / 2..][..address.len()].copy_from_slice(address);
+    for (name, bytes) in [("notes.txt", &text), ("scan.pdf", &noise)] {
+        let answer = site.bridge_one(json!({"id": 1, "op": "tickets.create", "args": {
+            "email": "yusuf@example.net", "subject": "Papers", "body": "Attached.",
+            "attachments": [{"name": name, "content_base64":
+                base64::engine::general_purpose::STANDARD.encode(bytes)}]}}));
+        assert_eq!(answer["ok"], true, "{name}: {answer}");
+    }
+    site.call(
+        "tickets.create",
+        json!({"email": "zoe.angstrom@example.org", "subject": "Refund", "body": "Mine."}),
+    )
+    .ok();
+    let report = erase_zoe(&site);
+    assert_eq!(site.count("tickets__attachments"), 0, "{report}");
+    assert_eq!(report["clean"], true, "{report}");
 }

@@ -17,19 +17,28 @@ pub struct NewAttachment {
     content: Vec<u8>,
 }
 
-/// Decode `attachments: [{name, type, content_base64}]`, checking sizes
-/// before anything is written.
-pub fn parse(args: &Json) -> Result<Vec<NewAttachment>, CommandError> {
-    let Some(list) = args.get("attachments").filter(|a| !a.is_null()) else {
+/// The `attachments` argument, taken out of `args` to be [parsed](parse).
+pub fn take(args: &mut Json) -> Json {
+    args.get_mut("attachments")
+        .map(Json::take)
+        .unwrap_or_default()
+}
+
+/// Decode `attachments: [{name, type, content_base64}]` (as [taken](take)
+/// from the arguments), checking sizes before anything is written. Each
+/// file's base64 text is dropped once decoded: a file near the size limit
+/// must fit in the plugin's memory with its bytes and its words.
+pub fn parse(mut list: Json) -> Result<Vec<NewAttachment>, CommandError> {
+    if list.is_null() {
         return Ok(vec![]);
-    };
+    }
     let list = list
-        .as_array()
+        .as_array_mut()
         .ok_or_else(|| CommandError::BadRequest("attachments must be a list".into()))?;
     let max = settings::get("max_attachment_bytes")?;
     let mut out = Vec::new();
-    for (i, a) in list.iter().enumerate() {
-        let field = |f: &str| {
+    for (i, a) in list.iter_mut().enumerate() {
+        let field = |a: &Json, f: &str| {
             a[f].as_str()
                 .filter(|s| !s.is_empty())
                 .map(String::from)
@@ -39,16 +48,25 @@ pub fn parse(args: &Json) -> Result<Vec<NewAttachment>, CommandError> {
                     ))
                 })
         };
-        let name = field("name")?;
+        let name = field(a, "name")?;
         let mime_type = a["type"]
             .as_str()
             .unwrap_or("application/octet-stream")
             .to_string();
-        let content = BASE64.decode(field("content_base64")?).map_err(|e| {
+        let encoded = match a.get_mut("content_base64").map(Json::take) {
+            Some(Json::String(s)) if !s.is_empty() => s,
+            _ => {
+                return Err(CommandError::BadRequest(format!(
+                    "attachments[{i}].content_base64 is required (a non-empty string)"
+                )));
+            }
+        };
+        let content = BASE64.decode(&encoded).map_err(|e| {
             CommandError::BadRequest(format!(
                 "attachments[{i}].content_base64 is not base64: {e}"
             ))
         })?;
+        drop(encoded);
         if content.len() as i64 > max {
             return Err(CommandError::BadRequest(format!(
                 "attachment {name:?} is {} bytes; the limit is {max} (setting max_attachment_bytes)",
@@ -72,29 +90,60 @@ pub fn store(
 ) -> Result<(), CommandError> {
     for a in attachments {
         let size = a.content.len() as i64;
-        let words = words_of(&a.name, &a.content);
+        // The id SQLite would give, taken first: the words are indexed
+        // before the bytes move into the row.
         let r = db::run(
-            "INSERT INTO tickets__attachments (ticket_id, message_id, name, mime_type, size, content, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            &[int(ticket_id), int(message_id), text(&a.name), text(&a.mime_type), int(size), Value::Blob(a.content), int(now)],
+            "SELECT coalesce(max(id), 0) + 1 FROM tickets__attachments",
+            &[],
         )?;
-        index(r.last_insert_rowid, &words)?;
+        let Some([Value::Integer(id)]) = r.rows.first().map(Vec::as_slice) else {
+            return Err(CommandError::Failed("no id for an attachment".into()));
+        };
+        let id = *id;
+        index(id, &a.name, &a.content)?;
+        db::run(
+            "INSERT INTO tickets__attachments (id, ticket_id, message_id, name, mime_type, size, content, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[int(id), int(ticket_id), int(message_id), text(&a.name), text(&a.mime_type), int(size), Value::Blob(a.content), int(now)],
+        )?;
     }
     Ok(())
 }
 
-/// What `tickets__attachment_words` holds for an attachment: the words of
-/// its name and of its bytes, read as the host's proof reads them.
-fn words_of(name: &str, content: &[u8]) -> String {
-    SearchableText::of(&[name.as_bytes(), content])
-}
+/// Words of an attachment per row of `tickets__attachment_words`: a long
+/// file is indexed in parts, so that neither the plugin nor SQLite holds
+/// all of its words at once.
+const WORDS_PER_ROW: usize = 256 * 1024;
 
-fn index(id: i64, words: &str) -> Result<(), CommandError> {
-    db::run(
-        "INSERT INTO tickets__attachment_words (rowid, text) VALUES (?1, ?2)",
-        &[int(id), text(words)],
-    )?;
-    Ok(())
+/// Rows of the word index an attachment may have: its rowids are
+/// `id * PARTS + part`.
+pub const PARTS: i64 = 1 << 20;
+
+/// Index an attachment's name and bytes, read as the host's proof reads
+/// them (`SearchableText`), in parts.
+fn index(id: i64, name: &str, content: &[u8]) -> Result<(), CommandError> {
+    let mut words = SearchableText::new();
+    let mut part = 0;
+    let mut insert = |text: String| -> Result<(), CommandError> {
+        if !text.is_empty() {
+            db::run(
+                "INSERT INTO tickets__attachment_words (rowid, text) VALUES (?1, ?2)",
+                &[int(id * PARTS + part), Value::Text(text)],
+            )?;
+            part += 1;
+        }
+        Ok(())
+    };
+    words.feed(name.as_bytes());
+    // Not text: the name and the bytes are read apart.
+    words.feed(&[0]);
+    for piece in content.chunks(64 * 1024) {
+        words.feed(piece);
+        if let Some(text) = words.next_part(WORDS_PER_ROW) {
+            insert(text)?;
+        }
+    }
+    insert(words.finish())
 }
 
 /// Attachments read at a time while indexing those stored before the
@@ -117,7 +166,7 @@ pub fn index_all() -> Result<(), CommandError> {
                     Value::Text(t) => t.as_bytes(),
                     _ => &[],
                 };
-                index(*id, &words_of(name, content))?;
+                index(*id, name, content)?;
                 after = *id;
             }
         }

@@ -213,13 +213,14 @@ fn add_message(
 }
 
 /// `{email, name?, subject, body, priority?, tags?, attachments?}` -> the new ticket.
-pub fn create(args: &Json) -> Result<Json, CommandError> {
+pub fn create(args: &mut Json) -> Result<Json, CommandError> {
+    let files = attachments::take(args);
     let email = wasmdesk_plugin::args::email(args, "email")?;
     let subject = required(args, "subject")?;
     let body = required(args, "body")?;
     let priority = one_of(&args["priority"], "priority", PRIORITIES)?.unwrap_or("normal");
     let tags = tags_arg(args, "tags")?;
-    let files = attachments::parse(args)?;
+    let files = attachments::parse(files)?;
     let name = args["name"]
         .as_str()
         .map(str::trim)
@@ -471,11 +472,12 @@ fn fts_query(text: &str) -> Result<Option<String>, CommandError> {
 /// `{id, body, from?: "agent" | "customer", attachments?}` -> the ticket.
 /// An agent's reply sets an open ticket to pending; a customer's reply
 /// reopens it.
-pub fn reply(args: &Json) -> Result<Json, CommandError> {
+pub fn reply(args: &mut Json) -> Result<Json, CommandError> {
+    let files = attachments::take(args);
     let t = live_ticket(id_arg(args)?)?;
     let body = required(args, "body")?;
     let from = one_of(&args["from"], "from", &["agent", "customer"])?.unwrap_or("agent");
-    let files = attachments::parse(args)?;
+    let files = attachments::parse(files)?;
     let now = db::now();
     // A customer's reply comes from the ticket's customer, or from another
     // participant named by `email` (the thread is then shared).

@@ -25,12 +25,12 @@ impl Plugin for Tickets {
     }
 
     fn run(name: &str, args: &str) -> Result<String, CommandError> {
-        let args = args::json(args)?;
+        let mut args = args::json(args)?;
         let result = match name {
-            "create" => commands::create(&args)?,
+            "create" => commands::create(&mut args)?,
             "get" => commands::get(&args)?,
             "list" => commands::list(&args)?,
-            "reply" => commands::reply(&args)?,
+            "reply" => commands::reply(&mut args)?,
             "note" => commands::note(&args)?,
             "assign" => commands::assign(&args)?,
             "tag" => commands::tag(&args)?,

@@ -104,6 +104,7 @@ pub fn manifest() -> PluginManifest {
                 field("tickets__attachments", "name", "attachments"),
                 field("tickets__attachments", "content", "attachments"),
                 field("tickets__search", "text", "message content"),
+                field("tickets__attachment_words", "text", "attachments"),
             ],
             retention_rules: vec![RetentionRule {
                 name: "trash".into(),

@@ -539,8 +539,11 @@ enum Indexed {
 /// the subject. The index folds case and accents as [`person`] does; the
 /// address is looked for by its local part (without a `+tag`) near its
 /// domain, also as `%40domain`, and at Gmail (which ignores dots) by any
-/// prefix of its dotless form near the domain. Each hit is checked with [`person`] before anything
-/// changes.
+/// prefix of its dotless form near the domain; a name or other identifier
+/// by its words, the last one also as a prefix. Each hit is checked with
+/// [`person`] before anything changes. What FTS5 cannot find (an
+/// identifier glued after other letters, `xzoe angstrom`) the proof still
+/// finds and reports.
 fn mention_queries(subject: &Subject, indexed: Indexed) -> Vec<String> {
     let mut queries = Vec::new();
     let email = subject.email.to_lowercase();
@@ -576,22 +579,31 @@ fn mention_queries(subject: &Subject, indexed: Indexed) -> Vec<String> {
     }
     for (_, value) in &subject.identifiers {
         if value.trim().chars().count() >= wasmdesk_identifiers::MIN_NAME_CHARS {
-            queries.extend(match indexed {
+            let phrase = match indexed {
                 Indexed::AsWritten => phrase(value),
                 Indexed::Folded => phrase(&wasmdesk_identifiers::fold(value).text),
-            });
+            };
+            // Its last word also as the start of a longer one, as the
+            // proof finds it (`Ångströms`).
+            queries.extend(phrase.map(|p| format!("{p} *")));
         }
     }
     queries
 }
 
-/// The rowids of `index` (an FTS5 table) whose text matches one of the
-/// subject's [queries](mention_queries).
-fn matching(index: &str, subject: &Subject, indexed: Indexed) -> Result<Vec<i64>, String> {
+/// The ids (`id`, an expression of the rowid) of the rows of `index` (an
+/// FTS5 table) whose text matches one of the subject's
+/// [queries](mention_queries).
+fn matching(
+    index: &str,
+    id: &str,
+    subject: &Subject,
+    indexed: Indexed,
+) -> Result<Vec<i64>, String> {
     let mut ids = std::collections::BTreeSet::new();
     for query in mention_queries(subject, indexed) {
         let r = db::exec(
-            &format!("SELECT rowid FROM {index} WHERE {index} MATCH ?1"),
+            &format!("SELECT {id} FROM {index} WHERE {index} MATCH ?1"),
             &[text(&query)],
         )
         .map_err(fail)?;
@@ -605,7 +617,7 @@ fn matching(index: &str, subject: &Subject, indexed: Indexed) -> Result<Vec<i64>
 
 /// Tickets whose search text matches one of the queries.
 fn candidate_tickets(subject: &Subject) -> Result<Vec<i64>, String> {
-    matching("tickets__search", subject, Indexed::AsWritten)
+    matching("tickets__search", "rowid", subject, Indexed::AsWritten)
 }
 
 /// Messages (by anyone) on the given tickets that mention the subject.
@@ -761,7 +773,14 @@ const ATTACHMENT_SLICE: i64 = 4 * 1024 * 1024;
 fn erase_attachments_naming(subject: &Subject, person: &Person) -> Result<u64, String> {
     let mut search = ByteSearch::new(person);
     let mut removed = 0;
-    for id in matching("tickets__attachment_words", subject, Indexed::Folded)? {
+    let parts = crate::attachments::PARTS;
+    let candidates = matching(
+        "tickets__attachment_words",
+        &format!("rowid / {parts}"),
+        subject,
+        Indexed::Folded,
+    )?;
+    for id in candidates {
         let r = db::exec(
             "SELECT name, length(content) FROM tickets__attachments WHERE id = ?1",
             &[int(id)],

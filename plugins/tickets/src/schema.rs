@@ -70,15 +70,19 @@ const SCHEMA: &[&str] = &[
     // its subject and every message, so a search walks ticket ids newest
     // first and stops after a page.
     "CREATE VIRTUAL TABLE IF NOT EXISTS tickets__search USING fts5 (text)",
-    // The words of each attachment (rowid = attachment id): its name and
-    // its bytes as the host's proof reads them (`SearchableText`), so that
+    // The words of each attachment (rowids from attachment id * 2^20, one
+    // row per part of a long file; `attachments::PARTS`): its name and its
+    // bytes as the host's proof reads them (`SearchableText`), so that
     // erasure finds an attachment that names a person in time that follows
-    // the person, not the site. Contentless: the index holds no copy of
-    // the text; a deleted attachment's words leave with it.
-    "CREATE VIRTUAL TABLE IF NOT EXISTS tickets__attachment_words USING fts5 (text, content = '', contentless_delete = 1)",
+    // the person, not the site. It keeps its text (not contentless), so
+    // that the erasure proof can read it row by row like any other column
+    // of personal data, and it is declared as such. A deleted attachment's
+    // words leave with it, by the trigger.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS tickets__attachment_words USING fts5 (text)",
     "CREATE TRIGGER IF NOT EXISTS tickets__attachments_unindex AFTER DELETE ON tickets__attachments
      BEGIN
-         DELETE FROM tickets__attachment_words WHERE rowid = old.id;
+         DELETE FROM tickets__attachment_words
+         WHERE rowid >= old.id * 1048576 AND rowid < (old.id + 1) * 1048576;
      END",
     "CREATE TABLE IF NOT EXISTS tickets__settings (
         key   TEXT PRIMARY KEY,
