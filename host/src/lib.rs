@@ -9,9 +9,11 @@
 pub mod audit;
 pub mod bridge;
 pub mod cli;
+pub mod contract;
 pub mod engine;
 pub mod error;
 pub mod privacy;
+pub mod pseudonym;
 pub mod registry;
 pub mod runtime;
 pub mod site;

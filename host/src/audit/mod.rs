@@ -54,7 +54,7 @@ impl Actor {
     /// can still tell the same person's acts apart, without naming them.
     pub fn pseudonymised(self, key: &[u8]) -> Actor {
         Actor(emails::replace_addresses(&self.0, |email| {
-            format!("person:{}", crate::privacy::keyed_hash(key, email))
+            format!("person:{}", crate::pseudonym::keyed_hash(key, email))
         }))
     }
 }

@@ -15,10 +15,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::contract::privacy as wit;
 use crate::error::Error;
 use crate::registry::records;
 use crate::runtime::FailureKind;
-use crate::runtime::bindings::privacy as wit;
 use crate::site::{CallOptions, Site};
 use crate::store::namespace::Namespace;
 use residue::WalPages;
@@ -26,19 +26,6 @@ use wasmdesk_identifiers::Person;
 
 /// The audit log's name for an eraser's call.
 pub(crate) const ERASE_OPERATION: &str = "privacy erase";
-
-/// HMAC-SHA256 (hex) of an identifier, lower-cased and trimmed, keyed with
-/// the site's secret: the one pseudonym of a data subject on this site.
-pub fn keyed_hash(key: &[u8], identifier: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(identifier.trim().to_lowercase().as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The most pages one plugin may return for one request: a plugin that
 /// keeps saying "more" is stopped, not followed forever.
@@ -299,11 +286,6 @@ impl Site {
         let mut plugins = Vec::new();
         for (id, version) in self.privacy_plugins()? {
             let (_, plugin) = self.ready(&id)?;
-            let privacy = plugin
-                .exports
-                .privacy
-                .as_ref()
-                .expect("privacy_plugins checked it");
             let mut groups: Vec<archive::Group> = Vec::new();
             let mut cursor: Option<String> = None;
             for page_number in 0.. {
@@ -315,14 +297,7 @@ impl Site {
                     &plugin,
                     "privacy export",
                     CallOptions::READ_ONLY,
-                    |store, instance| {
-                        let result = privacy.load(&mut *store, instance)?.call_export_data(
-                            &mut *store,
-                            &wit_subject,
-                            cursor.as_deref(),
-                        )?;
-                        Ok(result.map_err(|message| (FailureKind::Fault, message)))
-                    },
+                    |guest| guest.export_data(&wit_subject, cursor.as_deref()),
                 )?;
                 exported += page.items.len();
                 for item in page.items {
@@ -611,11 +586,6 @@ impl Site {
         let db_path = self.paths().db.clone();
         let io = |e| Error::io(format!("cannot read the WAL of {}", db_path.display()), e);
         let (_, plugin) = self.ready(id)?;
-        let privacy = plugin
-            .exports
-            .privacy
-            .as_ref()
-            .expect("privacy_plugins checked it");
         let options = if dry_run {
             CallOptions::READ_ONLY
         } else {
@@ -626,21 +596,10 @@ impl Site {
             if page_number == MAX_ERASE_PAGES {
                 return Err(too_many_pages(id, "erasure", MAX_ERASE_PAGES));
             }
-            let (page, _) = self.run_with_db(
-                id,
-                &plugin,
-                ERASE_OPERATION,
-                options.clone(),
-                |store, instance| {
-                    let result = privacy.load(&mut *store, instance)?.call_erase_data(
-                        &mut *store,
-                        wit_subject,
-                        cursor.as_deref(),
-                        dry_run,
-                    )?;
-                    Ok(result.map_err(|message| (FailureKind::Fault, message)))
-                },
-            )?;
+            let (page, _) =
+                self.run_with_db(id, &plugin, ERASE_OPERATION, options.clone(), |guest| {
+                    guest.erase_data(wit_subject, cursor.as_deref(), dry_run)
+                })?;
             // Before the next transaction can restart the WAL.
             if let Some(rewritten) = rewritten.as_mut() {
                 rewritten.observe().map_err(io)?;

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{ERASE_OPERATION, Retained, Scope, Subject};
 use crate::error::Error;
-use crate::runtime::FailureKind;
 use crate::site::{CallOptions, Site};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -106,25 +105,18 @@ impl Site {
             });
         };
         let (_, plugin) = self.ready(&id)?;
-        let privacy = plugin
-            .exports
-            .privacy
-            .as_ref()
-            .ok_or_else(|| Error::BadRequest("cursor names a plugin without privacy".into()))?;
+        if plugin.exports.privacy.is_none() {
+            return Err(Error::BadRequest(
+                "cursor names a plugin without privacy".into(),
+            ));
+        }
         let wit_subject = subject.wit();
         let (page, _) = self.run_with_db(
             &id,
             &plugin,
             "privacy export",
             CallOptions::READ_ONLY,
-            |store, instance| {
-                let result = privacy.load(&mut *store, instance)?.call_export_data(
-                    &mut *store,
-                    &wit_subject,
-                    plugin_cursor.as_deref(),
-                )?;
-                Ok(result.map_err(|message| (FailureKind::Fault, message)))
-            },
+            |guest| guest.export_data(&wit_subject, plugin_cursor.as_deref()),
         )?;
         let items = page
             .items
@@ -179,27 +171,16 @@ impl Site {
             });
         };
         let (_, plugin) = self.ready(&id)?;
-        let privacy = plugin
-            .exports
-            .privacy
-            .as_ref()
-            .ok_or_else(|| Error::BadRequest("cursor names a plugin without privacy".into()))?;
+        if plugin.exports.privacy.is_none() {
+            return Err(Error::BadRequest(
+                "cursor names a plugin without privacy".into(),
+            ));
+        }
         let wit_subject = subject.wit();
-        let (page, _) = self.run_with_db(
-            &id,
-            &plugin,
-            ERASE_OPERATION,
-            CallOptions::WRITE,
-            |store, instance| {
-                let result = privacy.load(&mut *store, instance)?.call_erase_data(
-                    &mut *store,
-                    &wit_subject,
-                    plugin_cursor.as_deref(),
-                    false,
-                )?;
-                Ok(result.map_err(|message| (FailureKind::Fault, message)))
-            },
-        )?;
+        let (page, _) =
+            self.run_with_db(&id, &plugin, ERASE_OPERATION, CallOptions::WRITE, |guest| {
+                guest.erase_data(&wit_subject, plugin_cursor.as_deref(), false)
+            })?;
         let next = Self::next_cursor(&plugins, &id, page.next);
         let mut messages = page.messages;
         if next.is_none() {

@@ -108,7 +108,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
 impl Site {
     /// The keyed hash (HMAC-SHA256 with the site's secret) of an identifier.
     pub fn subject_hash(&self, identifier: &str) -> Result<String, Error> {
-        Ok(super::keyed_hash(self.site_key(), identifier))
+        Ok(crate::pseudonym::keyed_hash(self.site_key(), identifier))
     }
 
     /// Record a request; returns it with the confirmation token.

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::registry::records;
-use crate::runtime::FailureKind;
 use crate::site::{CallOptions, Site};
 
 const MS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
@@ -246,30 +245,19 @@ impl Site {
                 continue;
             }
             let (_, plugin) = self.ready(&rule.plugin)?;
-            let Some(privacy) = plugin.exports.privacy.as_ref() else {
+            if plugin.exports.privacy.is_none() {
                 continue;
-            };
+            }
             let options = if dry_run {
                 CallOptions::READ_ONLY
             } else {
                 CallOptions::WRITE
             };
             let name = rule.rule.clone();
-            let (report, _) = self.run_with_db(
-                &rule.plugin,
-                &plugin,
-                "retention",
-                options,
-                |store, instance| {
-                    let result = privacy.load(&mut *store, instance)?.call_apply_retention(
-                        &mut *store,
-                        &name,
-                        cutoff_ms,
-                        dry_run,
-                    )?;
-                    Ok(result.map_err(|message| (FailureKind::Fault, message)))
-                },
-            )?;
+            let (report, _) =
+                self.run_with_db(&rule.plugin, &plugin, "retention", options, |guest| {
+                    guest.apply_retention(&name, cutoff_ms, dry_run)
+                })?;
             applied.push(Applied {
                 plugin: rule.plugin,
                 rule: rule.rule,

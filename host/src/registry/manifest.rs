@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::bindings::manifest as wit;
-use crate::runtime::plugin::Exports;
+use crate::contract::Exports;
+use crate::contract::manifest as wit;
 use crate::store::grants::{AccessName, Capability};
 use crate::store::namespace::Namespace;
 
@@ -119,8 +119,8 @@ impl From<wit::PluginManifest> for Manifest {
                 .map(|c| RequestedCapability {
                     table: c.table,
                     access: match c.access {
-                        crate::runtime::bindings::types::Access::Read => AccessName::Read,
-                        crate::runtime::bindings::types::Access::Write => AccessName::Write,
+                        crate::contract::types::Access::Read => AccessName::Read,
+                        crate::contract::types::Access::Write => AccessName::Write,
                     },
                     reason: c.reason,
                 })
@@ -278,24 +278,7 @@ pub fn is_reserved(id: &str) -> bool {
     RESERVED_IDS.contains(&id) || id.starts_with("sqlite")
 }
 
-/// Whether `id` is a valid plugin id: lower-case letters, digits and single
-/// dashes, starting with a letter, at most 40 characters.
-pub fn valid_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    id.len() <= 40
-        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !id.ends_with('-')
-        && !id.contains("--")
-}
-
-/// Whether `name` is a valid action or filter name: ids joined by dots,
-/// such as `ticket.created` or `message.body`.
-pub fn valid_hook_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 80 && name.split('.').all(valid_id)
-}
+pub use crate::contract::{valid_hook_name, valid_id};
 
 impl Manifest {
     /// Every problem that stops this manifest from being enabled, given the

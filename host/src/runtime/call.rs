@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use wasmtime::component::Instance;
 use wasmtime::{Store, Trap};
 
 use super::Runtime;
+use super::guest::Guest;
 use super::limits::Limits;
 use super::plugin::LoadedPlugin;
 use super::state::HostState;
@@ -110,7 +110,7 @@ impl Runtime {
         plugin: &LoadedPlugin,
         call: &Call<'_>,
         db: Option<PluginDb>,
-        f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Guest<'_>) -> wasmtime::Result<R>,
     ) -> (Result<R, CallError>, HostState) {
         let mut store = Store::new(
             &self.engine,
@@ -126,10 +126,13 @@ impl Runtime {
         let remaining = call.deadline.saturating_duration_since(Instant::now());
         store.set_epoch_deadline(crate::engine::deadline_ticks(remaining));
         store.epoch_deadline_trap();
-        let result = plugin
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| f(&mut store, &instance));
+        let result = plugin.pre.instantiate(&mut store).and_then(|instance| {
+            f(&mut Guest {
+                store: &mut store,
+                instance: &instance,
+                exports: &plugin.exports,
+            })
+        });
         let mut state = store.into_data();
         state.collect_stdio();
         let result = result.map_err(|error| classify(call, error, &state));

@@ -1,10 +1,10 @@
 //! The host side of the WIT imports a plugin gets: store, log and clock.
 
-use super::bindings::log::Level;
-use super::bindings::store::{QueryResult, Statement};
-use super::bindings::types::{StoreError, Value};
-use super::bindings::{clock, events, identity, log, store, types};
 use super::state::HostState;
+use crate::contract::log::Level;
+use crate::contract::store::{QueryResult, Statement};
+use crate::contract::types::{StoreError, Value};
+use crate::contract::{clock, events, identity, log, store, types};
 
 impl types::Host for HostState {}
 
@@ -56,7 +56,7 @@ impl events::Host for HostState {
 
 impl identity::Host for HostState {
     fn pseudonym(&mut self, identifier: String) -> String {
-        crate::privacy::keyed_hash(&self.site_key, &identifier)
+        crate::pseudonym::keyed_hash(&self.site_key, &identifier)
     }
 }
 

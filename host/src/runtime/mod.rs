@@ -1,8 +1,8 @@
 //! Running plugins: the linker (built once), loading components, and one
 //! fresh store per call with a memory cap, a deadline and no WASI grants.
 
-pub mod bindings;
 pub mod call;
+pub mod guest;
 pub mod imports;
 pub mod limits;
 pub mod log;
@@ -16,6 +16,7 @@ use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
 pub use call::{Call, CallError, FailureKind};
+pub use guest::{Guest, Outcome};
 pub use limits::Limits;
 pub use plugin::{LoadError, LoadedPlugin};
 pub use state::HostState;
@@ -35,9 +36,10 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .expect("WASI links once into a fresh linker");
         sleep::cap_timers(&mut linker).expect("WASI's timers are there to be replaced");
-        bindings::Plugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
-            state
-        })
+        crate::contract::Plugin::add_to_linker::<HostState, HasSelf<HostState>>(
+            &mut linker,
+            |state| state,
+        )
         .expect("the contract's imports link once into a fresh linker");
         Runtime {
             engine,

@@ -5,14 +5,8 @@ use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre, Linker};
 
-use super::bindings::{commands, hooks, lifecycle, manifest, privacy};
 use super::state::HostState;
-
-/// The contract this host speaks (wit/plugin.wit): plugins built against
-/// `CONTRACT_MAJOR`.0 up to `CONTRACT_MAJOR`.`CONTRACT_MINOR` run.
-pub const CONTRACT_MAJOR: u64 = 1;
-pub const CONTRACT_MINOR: u64 = 1;
-const PACKAGE: &str = "wasmdesk:plugin/";
+use crate::contract::{CONTRACT_MAJOR, CONTRACT_MINOR, Exports, IMPORTS, PACKAGE};
 
 /// A compiled plugin, linked and ready to instantiate once per call.
 pub struct LoadedPlugin {
@@ -22,33 +16,6 @@ pub struct LoadedPlugin {
     /// The contract version the component was built against (the newest
     /// among the versions of the contract interfaces it imports and exports).
     pub contract: String,
-}
-
-/// Which of the contract's interfaces the component exports.
-pub struct Exports {
-    pub manifest: manifest::GuestIndices,
-    pub lifecycle: Option<lifecycle::GuestIndices>,
-    pub commands: Option<commands::GuestIndices>,
-    pub hooks: Option<hooks::GuestIndices>,
-    pub privacy: Option<privacy::GuestIndices>,
-}
-
-impl Exports {
-    /// Names of the exported interfaces, for `plugin inspect`.
-    pub fn names(&self) -> Vec<&'static str> {
-        let mut names = vec!["manifest"];
-        for (name, present) in [
-            ("lifecycle", self.lifecycle.is_some()),
-            ("commands", self.commands.is_some()),
-            ("hooks", self.hooks.is_some()),
-            ("privacy", self.privacy.is_some()),
-        ] {
-            if present {
-                names.push(name);
-            }
-        }
-        names
-    }
 }
 
 /// Why a file is not a usable plugin. Shown to the site owner as the reason
@@ -79,9 +46,7 @@ pub enum LoadError {
     /// Not a regular file inside the site, or over the size cap.
     #[error("{0}")]
     Unusable(String),
-    #[error(
-        "cannot be linked: {0}; plugins may import only wasmdesk:plugin/{{store,log,clock}} and WASI 0.2"
-    )]
+    #[error("cannot be linked: {0}; plugins may import only {IMPORTS} and WASI 0.2")]
     Link(String),
 }
 
@@ -108,13 +73,7 @@ pub fn load(
     let pre = linker
         .instantiate_pre(&component)
         .map_err(|e| LoadError::Link(first_line(&e)))?;
-    let exports = Exports {
-        manifest: manifest::GuestIndices::new(&pre).map_err(|_| LoadError::NoManifest)?,
-        lifecycle: lifecycle::GuestIndices::new(&pre).ok(),
-        commands: commands::GuestIndices::new(&pre).ok(),
-        hooks: hooks::GuestIndices::new(&pre).ok(),
-        privacy: privacy::GuestIndices::new(&pre).ok(),
-    };
+    let exports = Exports::of(&pre).ok_or(LoadError::NoManifest)?;
     Ok(LoadedPlugin {
         sha256: sha256.to_string(),
         pre,

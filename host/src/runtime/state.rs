@@ -103,7 +103,7 @@ pub struct Emitted(pub Vec<(String, String)>);
 impl Emitted {
     /// Queue an action, or say why it was dropped.
     pub fn push(&mut self, event: String, payload: String) -> Result<(), String> {
-        if !crate::registry::manifest::valid_hook_name(&event) {
+        if !crate::contract::valid_hook_name(&event) {
             return Err(format!(
                 "dropped action {event:?}: not a valid name (e.g. ticket.created)"
             ));

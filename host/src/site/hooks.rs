@@ -70,24 +70,14 @@ impl Site {
             let (_, plugin) = self
                 .ready(&id)
                 .map_err(|e| fail(format!("cannot run: {e}")))?;
-            let Some(hooks) = plugin.exports.hooks.as_ref() else {
+            if plugin.exports.hooks.is_none() {
                 return Err(fail("exports no hooks".into()));
-            };
+            }
             let input = value.to_string();
-            let (output, _) = self.run_with_db(
-                &id,
-                &plugin,
-                &operation,
-                CallOptions::READ_ONLY,
-                |store, instance| {
-                    let result = hooks.load(&mut *store, instance)?.call_apply_filter(
-                        &mut *store,
-                        name,
-                        &input,
-                    )?;
-                    Ok(result.map_err(|message| (FailureKind::Fault, message)))
-                },
-            )?;
+            let (output, _) =
+                self.run_with_db(&id, &plugin, &operation, CallOptions::READ_ONLY, |guest| {
+                    guest.apply_filter(name, &input)
+                })?;
             value = serde_json::from_str(&output)
                 .map_err(|e| fail(format!("returned invalid JSON: {e}")))?;
         }
@@ -210,26 +200,16 @@ impl Site {
     /// Run one action handler; returns the actions it emitted in turn.
     fn run_action(&mut self, id: &str, event: &str, payload: &str) -> Result<Emitted, Error> {
         let (_, plugin) = self.ready(id)?;
-        let Some(hooks) = plugin.exports.hooks.as_ref() else {
+        if plugin.exports.hooks.is_none() {
             return Err(Error::UnknownOp(format!(
                 "plugin \"{id}\" exports no hooks"
             )));
-        };
+        }
         let operation = format!("action {event}");
-        let ((), emitted) = self.run_with_db(
-            id,
-            &plugin,
-            &operation,
-            CallOptions::WRITE,
-            |store, instance| {
-                let result = hooks.load(&mut *store, instance)?.call_on_action(
-                    &mut *store,
-                    event,
-                    payload,
-                )?;
-                Ok(result.map_err(|message| (FailureKind::Fault, message)))
-            },
-        )?;
+        let ((), emitted) =
+            self.run_with_db(id, &plugin, &operation, CallOptions::WRITE, |guest| {
+                guest.on_action(event, payload)
+            })?;
         Ok(emitted)
     }
 }

@@ -12,15 +12,12 @@ use std::time::{Instant, SystemTime};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use wasmtime::Store;
-use wasmtime::component::Instance;
 
 use crate::audit::{self, Actor, Draft, action};
 use crate::error::{Error, ErrorCode};
 use crate::registry::{self, Manifest, PluginEntry, Status, records};
-use crate::runtime::bindings::commands::CommandError;
 use crate::runtime::call::{self, Call, CallError, FailureKind};
-use crate::runtime::{HostState, Limits, LoadError, LoadedPlugin, Runtime};
+use crate::runtime::{Guest, Limits, LoadError, LoadedPlugin, Outcome, Runtime};
 use crate::store::namespace::Namespace;
 use crate::store::{CallAccess, Capability, PluginDb, db, grants, schema};
 
@@ -523,13 +520,7 @@ impl Site {
                 &plugin,
                 "setup",
                 CallOptions::setup(sort_grants(grants)),
-                |store, instance| {
-                    let lifecycle = plugin.exports.lifecycle.as_ref().expect("checked above");
-                    let result = lifecycle
-                        .load(&mut *store, instance)?
-                        .call_setup(&mut *store, previous_version.as_deref())?;
-                    Ok(result.map_err(|message| (FailureKind::Fault, message)))
-                },
+                |guest| guest.setup(previous_version.as_deref()),
             )?;
         }
 
@@ -764,7 +755,7 @@ impl Site {
                 }
             )));
         };
-        let Some(commands) = plugin.exports.commands.as_ref() else {
+        if plugin.exports.commands.is_none() {
             return Err(Error::UnknownOp(format!(
                 "plugin \"{id}\" exports no commands"
             )));
@@ -776,19 +767,10 @@ impl Site {
         }
         let operation = format!("command {command}");
         let args = serde_json::to_string(&args).expect("a JSON value serializes");
-        let (output, emitted) = self.run_with_db(
-            id,
-            &plugin,
-            &operation,
-            CallOptions::WRITE,
-            |store, instance| {
-                let result =
-                    commands
-                        .load(&mut *store, instance)?
-                        .call_run(&mut *store, command, &args)?;
-                Ok(result.map_err(command_failure))
-            },
-        )?;
+        let (output, emitted) =
+            self.run_with_db(id, &plugin, &operation, CallOptions::WRITE, |guest| {
+                guest.run_command(command, &args)
+            })?;
         let result: serde_json::Value = serde_json::from_str(&output).map_err(|e| {
             Error::Call(CallError::Failed {
                 plugin: id.into(),
@@ -848,10 +830,7 @@ impl Site {
         plugin: &LoadedPlugin,
         operation: &str,
         options: CallOptions,
-        f: impl Fn(
-            &mut Store<HostState>,
-            &Instance,
-        ) -> wasmtime::Result<Result<R, (FailureKind, String)>>,
+        f: impl Fn(&mut Guest<'_>) -> Outcome<R>,
     ) -> Result<(R, hooks::Emitted), Error> {
         // The grants in force, unless the caller runs it with others (setup
         // runs with the grants about to be approved).
@@ -1066,7 +1045,7 @@ impl Site {
         let mut subjects: Vec<String> = usage
             .emails
             .iter()
-            .map(|email| crate::privacy::keyed_hash(&self.site_key, email))
+            .map(|email| crate::pseudonym::keyed_hash(&self.site_key, email))
             .collect();
         subjects.sort();
         let detail = match db.denial() {
@@ -1195,13 +1174,9 @@ impl Site {
             limits,
             deadline: Instant::now() + limits.deadline(),
         };
-        let (result, state) = self.runtime.invoke(plugin, &call, None, |store, instance| {
-            plugin
-                .exports
-                .manifest
-                .load(&mut *store, instance)?
-                .call_get(&mut *store)
-        });
+        let (result, state) = self
+            .runtime
+            .invoke(plugin, &call, None, |guest| guest.manifest());
         state.log.append_to(&self.paths.logs, id, "manifest");
         result.map(Manifest::from)
     }
@@ -1367,21 +1342,4 @@ fn read_site_key(conn: &Connection) -> Result<std::sync::Arc<[u8]>, Error> {
 
 fn store_err(e: rusqlite::Error) -> Error {
     Error::Store(e.into())
-}
-
-/// A command's own error, as (kind, message) for [`CallError::Failed`].
-fn command_failure(error: CommandError) -> (FailureKind, String) {
-    match error {
-        CommandError::BadRequest(m) => (FailureKind::BadRequest, m),
-        CommandError::NotFound(m) => (FailureKind::NotFound, m),
-        CommandError::Conflict(m) => (FailureKind::Conflict, m),
-        CommandError::Failed(m) => (FailureKind::Fault, m),
-        CommandError::Store(e) => (
-            FailureKind::Fault,
-            format!(
-                "store error: {}",
-                crate::runtime::imports::store_message(&e)
-            ),
-        ),
-    }
 }

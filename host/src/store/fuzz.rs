@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use super::namespace::{self, Namespace};
 use super::plugin_db::{CallAccess, PluginDb};
 use super::policy::{Access, Object, Policy, Request, SchemaOp};
-use crate::runtime::bindings::types::Value;
+use crate::contract::types::Value;
 
 /// Names as a plugin can write them: any UTF-8, with the prefixes the
 /// checks look at mixed in so that their byte offsets fall inside

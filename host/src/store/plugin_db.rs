@@ -13,8 +13,8 @@ use super::authorizer::SharedAuth;
 use super::policy::{Access, Denial, Policy};
 use super::watchdog::{Deadline, Watchdog};
 use super::{StoreError, db};
-use crate::runtime::bindings::store::QueryResult;
-use crate::runtime::bindings::types::{self as wit, Value};
+use crate::contract::store::QueryResult;
+use crate::contract::types::{self as wit, Value};
 
 /// Prepared statements kept per plugin connection (a plugin's commands
 /// use dozens; the host's audit statements share the cache).
