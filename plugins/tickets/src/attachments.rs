@@ -186,8 +186,7 @@ pub fn of_ticket(ticket_id: i64) -> Result<Vec<Json>, CommandError> {
 }
 
 /// `{id}` -> one attachment with its content, base64.
-pub fn get(args: &Json) -> Result<Json, CommandError> {
-    let id = crate::commands::id_arg(args)?;
+pub fn get(id: i64) -> Result<Json, CommandError> {
     let r = db::run(
         "SELECT id, ticket_id, name, mime_type, size, content FROM tickets__attachments WHERE id = ?1",
         &[int(id)],

@@ -38,7 +38,7 @@ impl Plugin for Tickets {
             "delete" => commands::delete(&args)?,
             "restore" => commands::restore(&args)?,
             "purge-trash" => commands::purge_trash(&args)?,
-            "attachment" => attachments::get(&args)?,
+            "attachment" => attachments::get(commands::id_arg(&args)?)?,
             "settings" => settings::command(&args)?,
             other => {
                 return Err(CommandError::bad_request(format!(
