@@ -1,95 +1,14 @@
 //! `wasmdesk audit ...` and `wasmdesk breach ...`: investigating who
 //! touched whose data, and the breach register.
 
-use std::path::PathBuf;
-
-use clap::Subcommand;
 use serde_json::json;
 
+use super::args::{AuditCommand, BreachCommand};
 use super::output;
 use crate::audit::query::{self, Filter};
 use crate::audit::time;
 use crate::error::Error;
 use crate::site::Site;
-
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Show audit entries, oldest first (the newest --limit of those that match).
-    Log {
-        /// From this time: 2026-11-23T08:00:00Z, 2026-11-23, or an age: 90m, 24h, 7d.
-        #[arg(long)]
-        since: Option<String>,
-        /// Before this time (same forms as --since).
-        #[arg(long)]
-        until: Option<String>,
-        /// Only calls of this plugin (and acts about it).
-        #[arg(long)]
-        plugin: Option<String>,
-        /// Only entries that touched this person's data (matched by keyed hash).
-        #[arg(long, value_name = "EMAIL")]
-        subject: Option<String>,
-        /// Only this action: plugin.call, plugin.enable, grant.add, export.download, ...
-        #[arg(long)]
-        action: Option<String>,
-        /// Only this actor: a bridge caller id (wp:user:7) or cli:USER.
-        #[arg(long)]
-        caller: Option<String>,
-        /// Show at most this many (the newest); 0 shows all.
-        #[arg(long, default_value_t = 200)]
-        limit: u32,
-    },
-    /// Check the hash chain; names the first edited, deleted or reordered entry.
-    Verify,
-    /// Write the whole log to a zip for an auditor (with checksums and the hash recipe).
-    Export {
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Flag unusual access since --since: bulk reads, volume spikes, odd hours, bulk exports.
-    Anomalies {
-        /// The window to examine (default 24h); the 30 days before it are the baseline.
-        #[arg(long, default_value = "24h")]
-        since: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BreachCommand {
-    /// Open a breach; the authority must be notified within 72 hours of detection.
-    Record {
-        #[arg(long)]
-        summary: String,
-        /// When it was detected (default: now).
-        #[arg(long)]
-        detected_at: Option<String>,
-    },
-    /// Every breach with its deadline and status, open ones first.
-    List,
-    /// Whose data a plugin or caller touched in a window: e-mails where they
-    /// still exist, hashes where they were erased.
-    Affected {
-        id: i64,
-        #[arg(long)]
-        plugin: Option<String>,
-        /// A bridge caller id (wp:user:7) or cli:USER.
-        #[arg(long)]
-        caller: Option<String>,
-        #[arg(long)]
-        since: String,
-        #[arg(long)]
-        until: Option<String>,
-    },
-    /// Record that the notification was sent (closes the breach).
-    Close {
-        id: i64,
-        /// How and whom you notified, with references.
-        #[arg(long)]
-        note: String,
-        /// When it was sent (default: now).
-        #[arg(long)]
-        notified_at: Option<String>,
-    },
-}
 
 fn when(text: &str, flag: &str) -> Result<i64, Error> {
     time::parse(text, crate::now_ms()).map_err(|e| Error::BadRequest(format!("{flag}: {e}")))
@@ -148,31 +67,33 @@ pub fn run_audit(site: &mut Site, command: AuditCommand, json: bool) -> Result<(
         }
         AuditCommand::Anomalies { since } => {
             let report = site.audit_anomalies(when(&since, "--since")?)?;
-            output::print(json, json!(report), || {
-                if report.findings.is_empty() {
-                    return format!(
-                        "no anomalies since {} UTC",
-                        time::format_ms(report.since_ms)
-                    );
-                }
-                report
-                    .findings
-                    .iter()
-                    .map(|f| {
-                        format!(
-                            "{} by {}: {}\n{}",
-                            f.anomaly.kind,
-                            f.anomaly.who,
-                            f.anomaly.message,
-                            query::render(&f.entries)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n\n")
-            });
+            output::print(json, json!(report), || anomalies_text(&report));
         }
     }
     Ok(())
+}
+
+fn anomalies_text(report: &crate::audit::AnomalyReport) -> String {
+    if report.findings.is_empty() {
+        return format!(
+            "no anomalies since {} UTC",
+            time::format_ms(report.since_ms)
+        );
+    }
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} by {}: {}\n{}",
+                f.anomaly.kind,
+                f.anomaly.who,
+                f.anomaly.message,
+                query::render(&f.entries)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 fn verification_text(report: &crate::audit::Verification) -> String {

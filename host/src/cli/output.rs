@@ -1,9 +1,11 @@
-//! Human-readable renderings of command results (the JSON form is serde's).
+//! What the command line writes: results on stdout, anything else on
+//! stderr, and the human-readable renderings of results (JSON is serde's).
 
 use std::io::Write;
 
-use crate::privacy::ErasureReport;
+use crate::privacy::{ErasureReport, RawBytes, Verification};
 use crate::registry::PluginEntry;
+use crate::registry::manifest::{Manifest, Processing};
 use crate::site::{EnableReport, RemoveReport};
 use crate::store::Capability;
 
@@ -16,6 +18,15 @@ pub fn print(json: bool, value: serde_json::Value, human: impl FnOnce() -> Strin
     } else {
         writeln!(out, "{}", lines_only(&human()))
     };
+}
+
+/// Write to stderr, ignoring a failure: the one way the command line
+/// writes there (errors, warnings, questions). Never `eprint!`, which panics
+/// on a closed pipe, such as a PHP client that closed the bridge's stderr.
+pub fn to_stderr(text: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(text);
+    let _ = err.flush();
 }
 
 /// A plugin's string on one line, with control, bidi and invisible
@@ -81,91 +92,7 @@ pub fn plugin_details(p: &PluginEntry) -> String {
         out.push_str(&format!("  exports: {}\n", p.exports.join(", ")));
     }
     if let Some(m) = &p.manifest {
-        out.push_str(&format!(
-            "  version: {}\n  description: {}\n",
-            s(&m.version),
-            s(&m.description)
-        ));
-        out.push_str(&format!(
-            "  own tables: {}*\n",
-            crate::store::namespace::Namespace::of(&m.id).prefix()
-        ));
-        if m.capabilities.is_empty() {
-            out.push_str("  asks for: nothing outside its own tables\n");
-        } else {
-            // The host's own reading of each grant first, the plugin's
-            // reason after it: a reason cannot cover the grant line.
-            out.push_str(&format!(
-                "  asks for {} grant(s) outside its own tables:\n",
-                m.capabilities.len()
-            ));
-            for c in &m.capabilities {
-                let cap = c.capability();
-                out.push_str(&format!(
-                    "    {}:{}  (reason given: {})\n",
-                    crate::store::Access::from(cap.access),
-                    s(&cap.table),
-                    s(&c.reason)
-                ));
-            }
-        }
-        if !m.commands.is_empty() {
-            out.push_str("  commands:\n");
-            for c in &m.commands {
-                out.push_str(&format!(
-                    "    {}.{}  {}\n",
-                    m.id,
-                    s(&c.name),
-                    s(&c.description)
-                ));
-            }
-        }
-        if !m.actions.is_empty() {
-            out.push_str(&format!(
-                "  subscribes to actions: {} (it receives their full payloads only if it may \
-                 read every table the emitting call touched; otherwise only their numbers: ids, \
-                 counts, flags)\n",
-                s(&m.actions.join(", "))
-            ));
-        }
-        for f in &m.filters {
-            out.push_str(&format!(
-                "  filter: {} (priority {})\n",
-                s(&f.name),
-                f.priority
-            ));
-        }
-        match &m.processing {
-            None => out.push_str("  personal data: none declared\n"),
-            Some(p) => {
-                out.push_str(&format!("  purpose: {}\n", s(&p.purpose)));
-                out.push_str(&format!(
-                    "  data categories: {}\n",
-                    s(&p.data_categories.join(", "))
-                ));
-                out.push_str(&format!("  retention: {}\n", s(&p.retention)));
-                for r in &p.retention_rules {
-                    out.push_str(&format!(
-                        "    rule {}: {} ({} days by default)\n",
-                        s(&r.name),
-                        s(&r.description),
-                        r.days
-                    ));
-                }
-                if !p.personal_data.is_empty() {
-                    out.push_str("  personal data, and what erasure does to it:\n");
-                }
-                for f in &p.personal_data {
-                    out.push_str(&format!(
-                        "    {}.{} ({}): {}\n",
-                        s(&f.table),
-                        s(&f.column),
-                        s(&f.category),
-                        s(&f.policy.on_erasure())
-                    ));
-                }
-            }
-        }
+        manifest_details(&mut out, m);
     }
     out.push_str(&format!("  granted: {}\n", caps(&p.grants)));
     out.push_str(&format!(
@@ -173,6 +100,98 @@ pub fn plugin_details(p: &PluginEntry) -> String {
         p.limits.memory_mib, p.limits.deadline_ms
     ));
     out
+}
+
+/// The manifest part of `plugin_details`: what the plugin is and asks for.
+fn manifest_details(out: &mut String, m: &Manifest) {
+    out.push_str(&format!(
+        "  version: {}\n  description: {}\n",
+        s(&m.version),
+        s(&m.description)
+    ));
+    out.push_str(&format!(
+        "  own tables: {}*\n",
+        crate::store::namespace::Namespace::of(&m.id).prefix()
+    ));
+    if m.capabilities.is_empty() {
+        out.push_str("  asks for: nothing outside its own tables\n");
+    } else {
+        // The host's own reading of each grant first, the plugin's
+        // reason after it: a reason cannot cover the grant line.
+        out.push_str(&format!(
+            "  asks for {} grant(s) outside its own tables:\n",
+            m.capabilities.len()
+        ));
+        for c in &m.capabilities {
+            let cap = c.capability();
+            out.push_str(&format!(
+                "    {}:{}  (reason given: {})\n",
+                crate::store::Access::from(cap.access),
+                s(&cap.table),
+                s(&c.reason)
+            ));
+        }
+    }
+    if !m.commands.is_empty() {
+        out.push_str("  commands:\n");
+        for c in &m.commands {
+            out.push_str(&format!(
+                "    {}.{}  {}\n",
+                m.id,
+                s(&c.name),
+                s(&c.description)
+            ));
+        }
+    }
+    if !m.actions.is_empty() {
+        out.push_str(&format!(
+            "  subscribes to actions: {} (it receives their full payloads only if it may \
+             read every table the emitting call touched; otherwise only their numbers: ids, \
+             counts, flags)\n",
+            s(&m.actions.join(", "))
+        ));
+    }
+    for f in &m.filters {
+        out.push_str(&format!(
+            "  filter: {} (priority {})\n",
+            s(&f.name),
+            f.priority
+        ));
+    }
+    match &m.processing {
+        None => out.push_str("  personal data: none declared\n"),
+        Some(p) => processing_details(out, p),
+    }
+}
+
+/// The personal data a plugin declares, and what erasure does to it.
+fn processing_details(out: &mut String, p: &Processing) {
+    out.push_str(&format!("  purpose: {}\n", s(&p.purpose)));
+    out.push_str(&format!(
+        "  data categories: {}\n",
+        s(&p.data_categories.join(", "))
+    ));
+    out.push_str(&format!("  retention: {}\n", s(&p.retention)));
+    for r in &p.retention_rules {
+        out.push_str(&format!(
+            "    rule {}: {} ({} days by default)\n",
+            s(&r.name),
+            s(&r.description),
+            r.days
+        ));
+    }
+    if !p.personal_data.is_empty() {
+        out.push_str("  personal data, and what erasure does to it:\n");
+    }
+    for f in &p.personal_data {
+        out.push_str(&format!(
+            "    {}.{} ({}): {}\n",
+            s(&f.table),
+            s(&f.column),
+            s(&f.category),
+            s(&f.policy.on_erasure())
+        ));
+    }
 }
 
 pub fn enable_report(r: &EnableReport) -> String {
@@ -246,35 +265,7 @@ pub fn erasure_report(r: &ErasureReport) -> String {
     }
     let v = &r.verification;
     if let Some(raw) = &r.raw_bytes {
-        let pages = match v.scope {
-            crate::privacy::Scope::Full => format!("all {} pages of site.db", v.pages_searched),
-            crate::privacy::Scope::Subject => {
-                format!(
-                    "the {} page(s) of site.db the erasure rewrote",
-                    v.pages_searched
-                )
-            }
-        };
-        out.push_str(&format!(
-            "raw bytes: the person occurs {} time(s) in {pages} and {} in its WAL \
-             (any spelling of the address, any case, %XX, =XX, base64)\n",
-            raw.database, raw.wal
-        ));
-        if raw.files.is_empty() {
-            out.push_str("files under the site folder: none holds the subject\n");
-        }
-        for file in &raw.files {
-            out.push_str(&format!(
-                "file {}: the subject occurs {} time(s){}\n",
-                s(&file.path),
-                file.occurrences,
-                if file.path.starts_with("backups") {
-                    " (a backup: erasures are replayed on restore; destroy it if it must not be kept)"
-                } else {
-                    ""
-                }
-            ));
-        }
+        raw_bytes_lines(&mut out, raw, v);
     }
     match (v.scope, r.dry_run) {
         (crate::privacy::Scope::Full, _) => out.push_str(&format!(
@@ -300,6 +291,40 @@ pub fn erasure_report(r: &ErasureReport) -> String {
     }
     out.push_str(&r.summary);
     out
+}
+
+/// Where the erased person still occurs byte for byte: site.db, its WAL
+/// and the files under the site folder.
+fn raw_bytes_lines(out: &mut String, raw: &RawBytes, v: &Verification) {
+    let pages = match v.scope {
+        crate::privacy::Scope::Full => format!("all {} pages of site.db", v.pages_searched),
+        crate::privacy::Scope::Subject => {
+            format!(
+                "the {} page(s) of site.db the erasure rewrote",
+                v.pages_searched
+            )
+        }
+    };
+    out.push_str(&format!(
+        "raw bytes: the person occurs {} time(s) in {pages} and {} in its WAL \
+         (any spelling of the address, any case, %XX, =XX, base64)\n",
+        raw.database, raw.wal
+    ));
+    if raw.files.is_empty() {
+        out.push_str("files under the site folder: none holds the subject\n");
+    }
+    for file in &raw.files {
+        out.push_str(&format!(
+            "file {}: the subject occurs {} time(s){}\n",
+            s(&file.path),
+            file.occurrences,
+            if file.path.starts_with("backups") {
+                " (a backup: erasures are replayed on restore; destroy it if it must not be kept)"
+            } else {
+                ""
+            }
+        ));
+    }
 }
 
 pub fn retention_rules(rules: &[crate::privacy::retention::Rule]) -> String {
