@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -185,21 +185,6 @@ fn write_entry(
         }
     }
     Ok((seq, hash, at_ms))
-}
-
-/// Append in a transaction of its own.
-pub fn append_now(conn: &Connection, draft: &Draft) -> rusqlite::Result<Head> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    match append(conn, draft) {
-        Ok(head) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(head)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
 }
 
 /// Remember `head` in `SITE/audit.head`.
@@ -511,8 +496,10 @@ pub fn prune(
     cutoff_ms: i64,
     dry_run: bool,
 ) -> rusqlite::Result<(Pruned, Option<Head>)> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = (|| {
+    // Rolled back when it drops: on an error, and for a dry run.
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let conn: &Connection = &tx;
+    let result: rusqlite::Result<(Pruned, Option<Head>)> = (|| {
         let mut stmt = conn.prepare(
             "SELECT seq, hash FROM wasmdesk__audit WHERE at < ?1 \
              AND seq < (SELECT max(seq) FROM wasmdesk__audit) ORDER BY seq",
@@ -585,14 +572,9 @@ pub fn prune(
             Some(head),
         ))
     })();
-    match result {
-        Ok(done) => {
-            conn.execute_batch(if dry_run { "ROLLBACK" } else { "COMMIT" })?;
-            Ok(done)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
+    let done = result?;
+    if !dry_run {
+        tx.commit()?;
     }
+    Ok(done)
 }

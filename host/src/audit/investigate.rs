@@ -19,10 +19,6 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// How far back `audit anomalies` looks for each actor's baseline.
 const BASELINE_DAYS: i64 = 30;
 
-fn store_err(e: rusqlite::Error) -> Error {
-    Error::Store(e.into())
-}
-
 /// One anomaly with its evidence entries.
 #[derive(Debug, Serialize)]
 pub struct Finding {
@@ -59,12 +55,12 @@ impl Site {
         if let Some(email) = subject {
             filter.subject = Some(self.subject_hash(email)?);
         }
-        query::entries(self.db(), &filter).map_err(store_err)
+        query::entries(self.db(), &filter).map_err(Error::from)
     }
 
     pub fn audit_verify(&mut self) -> Result<Verification, Error> {
         self.flush_audit()?;
-        chain::verify(self.db(), &self.paths().root).map_err(store_err)
+        chain::verify(self.db(), &self.paths().root).map_err(Error::from)
     }
 
     /// Write the log to a zip for an auditor; the export is itself logged.
@@ -90,7 +86,7 @@ impl Site {
             since_ms: Some(baseline_from_ms),
             ..Filter::default()
         };
-        let entries = query::entries(self.db(), &filter).map_err(store_err)?;
+        let entries = query::entries(self.db(), &filter)?;
         let thresholds = Thresholds::default();
         let found = anomalies::detect(&entries, since_ms, &thresholds);
         let by_seq: HashMap<i64, &Entry> = entries.iter().map(|e| (e.seq, e)).collect();
@@ -126,25 +122,22 @@ impl Site {
             ));
         }
         let actor = self.actor().as_str().to_string();
-        let id =
-            breach::record(self.db(), summary.trim(), detected_at_ms, &actor).map_err(store_err)?;
+        let id = breach::record(self.db(), summary.trim(), detected_at_ms, &actor)?;
         let detail = serde_json::json!({"breach": id, "detected_at_ms": detected_at_ms});
         self.audit(self.act(action::BREACH_RECORD, detail))?;
         self.breach(id)
     }
 
     pub fn breach(&self, id: i64) -> Result<Breach, Error> {
-        breach::get(self.db(), id)
-            .map_err(store_err)?
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "no breach {id}: list them with: wasmdesk breach list"
-                ))
-            })
+        breach::get(self.db(), id)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no breach {id}: list them with: wasmdesk breach list"
+            ))
+        })
     }
 
     pub fn breaches(&self) -> Result<Vec<Breach>, Error> {
-        breach::list(self.db()).map_err(store_err)
+        breach::list(self.db()).map_err(Error::from)
     }
 
     /// Whose data the given plugin or caller touched in the window: e-mail
@@ -178,14 +171,14 @@ impl Site {
         };
         let known = self.known_subjects()?;
         let erased = self.erased_subjects()?;
-        let subjects = breach::affected(self.db(), &filter, &known, &erased).map_err(store_err)?;
+        let subjects = breach::affected(self.db(), &filter, &known, &erased)?;
         let scope = serde_json::json!({
             "plugin": plugin,
             "caller": caller,
             "since_ms": since_ms,
             "until_ms": until_ms,
         });
-        breach::set_affected(self.db(), id, subjects.len(), &scope).map_err(store_err)?;
+        breach::set_affected(self.db(), id, subjects.len(), &scope)?;
         let detail = serde_json::json!({"breach": id, "scope": scope, "affected": subjects.len()});
         self.audit(self.act(action::BREACH_AFFECTED, detail))?;
         Ok(AffectedReport {
@@ -218,7 +211,7 @@ impl Site {
                     .into(),
             ));
         }
-        breach::close(self.db(), id, notified_at_ms, notification.trim()).map_err(store_err)?;
+        breach::close(self.db(), id, notified_at_ms, notification.trim())?;
         let late = notified_at_ms > breach.deadline_at_ms;
         let detail =
             serde_json::json!({"breach": id, "notified_at_ms": notified_at_ms, "late": late});
@@ -256,9 +249,9 @@ impl Site {
             let Ok(mut stmt) = self.db().prepare(&sql) else {
                 continue;
             };
-            let mut rows = stmt.query([]).map_err(store_err)?;
-            while let Some(row) = rows.next().map_err(store_err)? {
-                let text: String = row.get(0).map_err(store_err)?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let text: String = row.get(0)?;
                 super::emails::collect(&text, &mut emails);
             }
         }
@@ -270,16 +263,11 @@ impl Site {
 
     /// Hashes of subjects erased on request.
     fn erased_subjects(&self) -> Result<HashSet<String>, Error> {
-        let mut stmt = self
-            .db()
-            .prepare(
-                "SELECT subject_hash FROM wasmdesk__requests WHERE kind = 'erase' AND status = 'done'",
-            )
-            .map_err(store_err)?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(store_err)?;
+        let mut stmt = self.db().prepare(
+            "SELECT subject_hash FROM wasmdesk__requests WHERE kind = 'erase' AND status = 'done'",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         rows.collect::<rusqlite::Result<HashSet<String>>>()
-            .map_err(store_err)
+            .map_err(Error::from)
     }
 }

@@ -102,6 +102,9 @@ pub mod action {
     pub const BREACH_CLOSE: &str = "breach.close";
 }
 
+/// The outcome of an entry whose act or call succeeded.
+pub const OUTCOME_OK: &str = "ok";
+
 /// An entry about to be appended.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -122,6 +125,11 @@ pub struct Draft {
 }
 
 impl Draft {
+    /// Whether the act or call it records succeeded (its outcome is `ok`).
+    pub fn succeeded(&self) -> bool {
+        self.outcome == OUTCOME_OK
+    }
+
     /// An admin act that succeeded.
     pub fn act(actor: &Actor, action: &'static str, detail: serde_json::Value) -> Draft {
         Draft {
@@ -130,7 +138,7 @@ impl Draft {
             action,
             plugin: None,
             operation: None,
-            outcome: "ok".into(),
+            outcome: OUTCOME_OK.into(),
             duration_us: 0,
             tables: vec![],
             subjects: vec![],

@@ -45,10 +45,6 @@ pub struct RestoreReport {
     pub clean: bool,
 }
 
-fn store_err(e: rusqlite::Error) -> Error {
-    Error::Store(e.into())
-}
-
 impl Site {
     fn journal_path(&self) -> std::path::PathBuf {
         self.paths().root.join("erasures.journal")
@@ -90,19 +86,16 @@ impl Site {
         }
         let taken_at_ms = crate::now_ms();
         {
-            let mut copy = Connection::open(out).map_err(store_err)?;
-            let backup = rusqlite::backup::Backup::new(self.db(), &mut copy).map_err(store_err)?;
-            backup
-                .run_to_completion(256, std::time::Duration::from_millis(5), None)
-                .map_err(store_err)?;
+            let mut copy = Connection::open(out)?;
+            let backup = rusqlite::backup::Backup::new(self.db(), &mut copy)?;
+            backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
             drop(backup);
             // The copy knows when it was taken: restore replays what came after.
             copy.execute(
                 "INSERT INTO wasmdesk__site (key, value) VALUES ('backup_taken_at', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [taken_at_ms.to_string()],
-            )
-            .map_err(store_err)?;
+            )?;
         }
         let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
         let detail = serde_json::json!({
@@ -146,15 +139,13 @@ impl Site {
                     [],
                     |r| r.get(0),
                 )
-                .map_err(store_err)
+                .map_err(Error::from)
         };
-        let backup_head: i64 = source
-            .query_row(
-                "SELECT coalesce(max(seq), 0) FROM wasmdesk__audit",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(store_err)?;
+        let backup_head: i64 = source.query_row(
+            "SELECT coalesce(max(seq), 0) FROM wasmdesk__audit",
+            [],
+            |r| r.get(0),
+        )?;
         // The log written since the backup outlives the restore: its entries
         // are appended again after it (their subjects are keyed hashes).
         let carried = later_entries(self.db(), backup_head)?;
@@ -264,30 +255,22 @@ impl Site {
         let any_identifiers = erased.iter().any(|e| !e.identifiers.is_empty());
         let mut found: HashMap<String, String> = HashMap::new();
         let tables: Vec<String> = {
-            let mut stmt = self
-                .db()
-                .prepare(
-                    "SELECT name FROM sqlite_schema WHERE type = 'table' \
+            let mut stmt = self.db().prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' \
                      AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
                      AND name NOT LIKE 'wasmdesk\\_\\_audit%' ESCAPE '\\' \
                      AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
-                )
-                .map_err(store_err)?;
-            stmt.query_map([], |r| r.get(0))
-                .map_err(store_err)?
-                .collect::<rusqlite::Result<_>>()
-                .map_err(store_err)?
+            )?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
         };
         for table in tables {
             let columns: Vec<String> = {
                 let mut stmt = self
                     .db()
-                    .prepare("SELECT name FROM pragma_table_info(?1)")
-                    .map_err(store_err)?;
-                stmt.query_map([&table], |r| r.get(0))
-                    .map_err(store_err)?
-                    .collect::<rusqlite::Result<_>>()
-                    .map_err(store_err)?
+                    .prepare("SELECT name FROM pragma_table_info(?1)")?;
+                stmt.query_map([&table], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
             };
             for column in columns {
                 let sql = format!(
@@ -295,10 +278,10 @@ impl Site {
                     c = column.replace('"', "\"\""),
                     t = table.replace('"', "\"\"")
                 );
-                let mut stmt = self.db().prepare(&sql).map_err(store_err)?;
-                let mut rows = stmt.query([]).map_err(store_err)?;
-                while let Some(row) = rows.next().map_err(store_err)? {
-                    let text: String = row.get(0).map_err(store_err)?;
+                let mut stmt = self.db().prepare(&sql)?;
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    let text: String = row.get(0)?;
                     let mut emails = HashSet::new();
                     crate::audit::emails::collect(&text.replace("%40", "@"), &mut emails);
                     for email in emails {
@@ -345,20 +328,18 @@ type Carried = (crate::audit::Draft, String);
 
 /// Audit entries after `seq`, as drafts to append again.
 fn later_entries(db: &Connection, seq: i64) -> Result<Vec<Carried>, Error> {
-    let mut stmt = db
-        .prepare(
-            "SELECT seq, at, actor, action, plugin, operation, outcome, duration_us, subjects, \
+    let mut stmt = db.prepare(
+        "SELECT seq, at, actor, action, plugin, operation, outcome, duration_us, subjects, \
              tables, detail, hash FROM wasmdesk__audit WHERE seq > ?1 ORDER BY seq",
-        )
-        .map_err(store_err)?;
-    let mut rows = stmt.query([seq]).map_err(store_err)?;
+    )?;
+    let mut rows = stmt.query([seq])?;
     let mut drafts = Vec::new();
-    while let Some(r) = rows.next().map_err(store_err)? {
-        let old_seq: i64 = r.get(0).map_err(store_err)?;
-        let action: String = r.get(3).map_err(store_err)?;
-        let subjects: String = r.get(8).map_err(store_err)?;
-        let tables: String = r.get(9).map_err(store_err)?;
-        let detail: String = r.get(10).map_err(store_err)?;
+    while let Some(r) = rows.next()? {
+        let old_seq: i64 = r.get(0)?;
+        let action: String = r.get(3)?;
+        let subjects: String = r.get(8)?;
+        let tables: String = r.get(9)?;
+        let detail: String = r.get(10)?;
         let mut detail: serde_json::Value =
             serde_json::from_str(&detail).unwrap_or_else(|_| serde_json::json!({}));
         if let Some(map) = detail.as_object_mut() {
@@ -366,18 +347,18 @@ fn later_entries(db: &Connection, seq: i64) -> Result<Vec<Carried>, Error> {
             map.insert("original_action".into(), action.clone().into());
         }
         let draft = crate::audit::Draft {
-            at_ms: r.get(1).map_err(store_err)?,
-            actor: r.get(2).map_err(store_err)?,
+            at_ms: r.get(1)?,
+            actor: r.get(2)?,
             action: static_action(&action),
-            plugin: r.get(4).map_err(store_err)?,
-            operation: r.get(5).map_err(store_err)?,
-            outcome: r.get(6).map_err(store_err)?,
-            duration_us: r.get(7).map_err(store_err)?,
+            plugin: r.get(4)?,
+            operation: r.get(5)?,
+            outcome: r.get(6)?,
+            duration_us: r.get(7)?,
             tables: serde_json::from_str(&tables).unwrap_or_default(),
             subjects: subjects.split_whitespace().map(String::from).collect(),
             detail,
         };
-        drafts.push((draft, r.get(11).map_err(store_err)?));
+        drafts.push((draft, r.get(11)?));
     }
     Ok(drafts)
 }

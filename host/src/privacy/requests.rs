@@ -62,10 +62,6 @@ pub fn token_days() -> u32 {
         .unwrap_or(7)
 }
 
-fn store_err(e: rusqlite::Error) -> Error {
-    Error::Store(e.into())
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -141,7 +137,7 @@ impl Site {
                     one_month_after(now)
                 ],
             )
-            .map_err(store_err)?;
+            ?;
         let id = self.db().last_insert_rowid();
         let draft = self
             .act(
@@ -163,8 +159,7 @@ impl Site {
                 [id],
                 from_row,
             )
-            .optional()
-            .map_err(store_err)?
+            .optional()?
             .ok_or_else(|| {
                 Error::NotFound(format!(
                     "no privacy request {id}: list them with: wasmdesk privacy requests"
@@ -186,8 +181,7 @@ impl Site {
                 [&hash],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()
-            .map_err(store_err)?;
+            .optional()?;
         let days = token_days();
         let unknown = || {
             Error::NotFound(format!(
@@ -206,13 +200,11 @@ impl Site {
         }
         {
             // Used: the token no longer finds the request.
-            self.db()
-                .execute(
-                    "UPDATE wasmdesk__requests SET status = 'confirmed', confirmed_at = ?2, \
+            self.db().execute(
+                "UPDATE wasmdesk__requests SET status = 'confirmed', confirmed_at = ?2, \
                      token_hash = 'used:' || id WHERE id = ?1",
-                    params![id, crate::now_ms()],
-                )
-                .map_err(store_err)?;
+                params![id, crate::now_ms()],
+            )?;
             let request = self.request(id)?;
             let draft = self
                 .act(
@@ -228,17 +220,12 @@ impl Site {
     /// Requests, oldest deadline first; with `overdue_only`, the open ones
     /// past their deadline.
     pub fn requests(&self, overdue_only: bool) -> Result<Vec<Request>, Error> {
-        let mut stmt = self
-            .db()
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM wasmdesk__requests ORDER BY status = 'done', deadline_at, id"
-            ))
-            .map_err(store_err)?;
+        let mut stmt = self.db().prepare(&format!(
+            "SELECT {COLUMNS} FROM wasmdesk__requests ORDER BY status = 'done', deadline_at, id"
+        ))?;
         let all = stmt
-            .query_map([], from_row)
-            .map_err(store_err)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(store_err)?;
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(all
             .into_iter()
             .filter(|r| !overdue_only || r.overdue)
@@ -258,14 +245,11 @@ impl Site {
             "done" => return Err(Error::Conflict(format!("request {id} is already done"))),
             _ => {}
         }
-        let (email, name): (Option<String>, Option<String>) = self
-            .db()
-            .query_row(
-                "SELECT email, name FROM wasmdesk__requests WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(store_err)?;
+        let (email, name): (Option<String>, Option<String>) = self.db().query_row(
+            "SELECT email, name FROM wasmdesk__requests WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let Some(email) = email else {
             if request.kind == "erase" {
                 // Interrupted after every eraser finished and the address was
@@ -317,12 +301,10 @@ impl Site {
                 "request {id} stays open: see it with wasmdesk privacy show {id}, fix the \
                  plugin, then run: wasmdesk privacy run {id}"
             )) {
-                self.db()
-                    .execute(
-                        "UPDATE wasmdesk__requests SET report = ?2 WHERE id = ?1",
-                        params![id, report.to_string()],
-                    )
-                    .map_err(store_err)?;
+                self.db().execute(
+                    "UPDATE wasmdesk__requests SET report = ?2 WHERE id = ?1",
+                    params![id, report.to_string()],
+                )?;
                 return Err(error);
             }
             (None, report)
@@ -342,7 +324,7 @@ impl Site {
                 "UPDATE wasmdesk__requests SET status = 'done', completed_at = ?2, archive = ?3, report = ?4 WHERE id = ?1",
                 params![id, crate::now_ms(), archive, report.to_string()],
             )
-            .map_err(store_err)?;
+            ?;
         Ok(())
     }
 }
