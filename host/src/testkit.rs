@@ -271,11 +271,11 @@ pub fn run(wasm: &Path, options: Options) -> Result<Report, Error> {
         match kit.site.call(&id, &command.name, "{}") {
             Ok(_) => report.check(name, true, "answered"),
             Err(e) if !is_defect(&e) => {
-                report.check(name, true, format!("refused: {}", e.code().as_str()))
+                report.check(name, true, format!("refused: {}", e.code().as_str()));
             }
             Err(e) => {
                 let detail = kit.explain(&said_once_of(&e, &format!("command {}", command.name)));
-                report.check(name, false, detail)
+                report.check(name, false, detail);
             }
         }
     }
@@ -286,7 +286,7 @@ pub fn run(wasm: &Path, options: Options) -> Result<Report, Error> {
             Ok(_) => report.check(name, true, ""),
             Err(e) => {
                 let detail = kit.explain(&e.to_string());
-                report.check(name, false, detail)
+                report.check(name, false, detail);
             }
         }
     }

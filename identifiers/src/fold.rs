@@ -116,7 +116,7 @@ pub(crate) fn fold_bytes(bytes: &[u8], out: &mut Vec<u8>) -> usize {
             }
         } else {
             fold_letter(c, |d| {
-                out.extend_from_slice(d.encode_utf8(&mut piece).as_bytes())
+                out.extend_from_slice(d.encode_utf8(&mut piece).as_bytes());
             });
         }
         at += len;

@@ -29,6 +29,10 @@ fn main() {
         // Flags meant for the host build must not reach the guests.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
+        // Under `cargo clippy` the guests are built, not linted: they are
+        // linted for their own target by `cargo xtask test`.
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
         .env_remove("CARGO_TARGET_DIR");
     for (name, _) in &guests {
         cargo.args(["-p", name]);
@@ -84,7 +88,7 @@ fn crates_in(dir: &Path) -> Vec<(String, PathBuf)> {
             entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.join("Cargo.toml").is_file())
-                .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
+                .filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), p)))
                 .collect()
         })
         .unwrap_or_default();

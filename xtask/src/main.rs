@@ -17,13 +17,19 @@ fn main() {
         Some("dist") => dist().map(drop),
         Some("demo") => demo(),
         Some("test") => test(&args[1..]),
+        Some("lint") => ensure_wasm_target().and_then(|()| lint()),
         Some("bench") => dist().and_then(|dist| bench::run(&root(), &dist, &args[1..])),
         Some("seed") => dist().and_then(|dist| seed::run(&root(), &dist, &args[1..])),
         _ => {
-            eprintln!("usage: cargo xtask <dist|demo|test|bench|seed>\n");
+            eprintln!("usage: cargo xtask <dist|demo|test|lint|bench|seed>\n");
             eprintln!("  dist   build dist/wasmdesk and dist/plugins/*.wasm (release)");
             eprintln!("  demo   build, then run a short scenario on a fresh demo site");
-            eprintln!("  test   run every test (unit and end-to-end)");
+            eprintln!(
+                "  test   check formatting and lints, then run every test (unit and end-to-end)"
+            );
+            eprintln!(
+                "  lint   only check formatting and lints (cargo fmt --check, clippy -D warnings)"
+            );
             eprintln!(
                 "  bench  measure against sqlite3 and write docs/benchmarks.md (--quick: fewer runs)"
             );
@@ -75,6 +81,53 @@ fn ensure_wasm_target() -> Result<()> {
     eprintln!("xtask: installing the {WASM_TARGET} target with rustup");
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
         .context("cannot install the wasm32-wasip2 target; install rustup, then run: rustup target add wasm32-wasip2")
+}
+
+/// Install rustfmt and clippy with rustup when `cargo fmt` or `cargo
+/// clippy` is missing (a minimal rustup profile has neither).
+fn ensure_lint_tools() -> Result<()> {
+    for (tool, component) in [("fmt", "rustfmt"), ("clippy", "clippy")] {
+        let present = Command::new("cargo")
+            .args([tool, "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !present {
+            eprintln!("xtask: installing {component} with rustup");
+            run(Command::new("rustup").args(["component", "add", component])).with_context(
+                || format!("cannot install {component}; run: rustup component add {component}"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The guest crates, linted for the target they are built for.
+const GUEST_CRATES: &[&str] = &["wasmdesk-plugin", "tickets", "consent", "redact", "reports"];
+
+/// Formatting and lints, as CI checks them: `cargo fmt --check`, clippy
+/// with warnings denied on the host side and on the guest crates.
+fn lint() -> Result<()> {
+    ensure_lint_tools()?;
+    run(cargo().args(["fmt", "--all", "--check"]))
+        .context("the code is not formatted: run cargo fmt")?;
+    // The default members, and the bench crate (not one: it builds wasmtime
+    // in release for the benchmarks).
+    run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--all-targets",
+        "-p",
+        "wasmdesk-bench",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    let mut guests = cargo();
+    guests.args(["clippy", "--target", WASM_TARGET]);
+    for name in GUEST_CRATES {
+        guests.args(["-p", name]);
+    }
+    run(guests.args(["--", "-D", "warnings"]))
 }
 
 /// Install php-cli through apt-get when `php` is missing (the bridge tests
@@ -351,6 +404,7 @@ fn shell_quote(arg: &str) -> String {
 /// Every test: unit tests and the end-to-end suite on real plugins.
 fn test(extra: &[String]) -> Result<()> {
     ensure_wasm_target()?;
+    lint()?;
     ensure_php()?;
     // The Python and JavaScript plugins' tests build them.
     let componentize_py = ensure_componentize_py()?;

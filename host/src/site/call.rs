@@ -302,7 +302,7 @@ impl Site {
                         call,
                         FailureKind::Fault,
                         format!("its audit entry could not be written, so nothing was kept: {e}"),
-                    ))
+                    ));
                 }
             }
         }

@@ -2,6 +2,10 @@
 //! wasm32-wasip2 (tests/artifacts), real SQLite files. One test binary,
 //! a module per area, because every test binary links wasmtime.
 
+// Test helpers, not only #[test] functions, may unwrap: a panic is the
+// failure report.
+#![allow(clippy::unwrap_used)]
+
 mod audit;
 mod bridge;
 mod capabilities;

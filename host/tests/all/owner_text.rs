@@ -13,8 +13,7 @@ fn assert_plain(text: &str) {
     for c in text.chars() {
         assert!(
             c == '\n' || !(c.is_control() || ('\u{200b}'..='\u{206f}').contains(&c)),
-            "raw {:?} in {text:?}",
-            c
+            "raw {c:?} in {text:?}"
         );
     }
 }

@@ -199,7 +199,7 @@ fn add_message(
         &[
             int(ticket_id),
             text(author),
-            int(internal as i64),
+            int(i64::from(internal)),
             text(body),
             int(now),
             customer.map(int).unwrap_or(null()),

@@ -506,7 +506,7 @@ fn write_doc(
         })
         .unwrap_or_else(|| "unknown".into());
     let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
+        .map(std::num::NonZero::get)
         .unwrap_or(1);
     let doc = include_str!("page.md")
         .replace("{commit}", &commit)
