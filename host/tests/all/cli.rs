@@ -66,10 +66,30 @@ fn the_site_defaults_to_the_environment_variable() {
 
 #[test]
 fn a_second_process_reuses_the_compiled_plugin_cache() {
+    use std::os::unix::fs::MetadataExt;
     let site = TestSite::with(&["notes"]);
     let cache = site.root.join("cache/components");
-    let files: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1, "one compiled component for one plugin");
+    // A compile writes a new file (a new inode, a new time) in its place:
+    // the same file afterwards means the second process read it.
+    let stamp = |path: &std::path::Path| {
+        let m = std::fs::metadata(path).unwrap();
+        (m.ino(), m.mtime(), m.mtime_nsec())
+    };
+    let before = stamp(&files[0]);
     site.call("notes.list", json!({})).ok();
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+    assert_eq!(
+        stamp(&files[0]),
+        before,
+        "the compiled plugin was compiled again"
+    );
+    // And a cache file that is gone is compiled and written again.
+    std::fs::remove_file(&files[0]).unwrap();
+    site.call("notes.list", json!({})).ok();
+    assert!(files[0].is_file());
 }
