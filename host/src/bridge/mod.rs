@@ -20,10 +20,11 @@ use crate::site::{CallOutput, Site};
 /// gets a `bad_request` response; the bridge then goes on with the next.
 /// `caller` names whoever a request without its own `caller` comes from.
 ///
-/// Before answering, the audit entries of read-only calls are written,
-/// unless more requests are already waiting (then they share one
-/// transaction with those): an answer never leaves before its record,
-/// and a failure to record it is the answer.
+/// An answer never leaves before its record: answers wait until the audit
+/// entries of the calls they answer are written, which happens when no
+/// more requests are waiting (requests sent together share one
+/// transaction), or every [`HELD_ANSWERS`] answers. A failure to record
+/// them is their answer.
 pub fn serve(
     site: &mut Site,
     caller: &str,
@@ -33,6 +34,8 @@ pub fn serve(
     let mut input = BufReader::new(input);
     let max_line = protocol::max_line();
     let mut bytes = Vec::new();
+    // Each answer, and whether it waits for its call's audit entry.
+    let mut held: Vec<(Response, bool)> = Vec::new();
     loop {
         // Bytes, not a String: one invalid byte is an error for its line,
         // never the end of the bridge.
@@ -41,7 +44,8 @@ pub fn serve(
             Some(Err(error)) => Err((Value::Null, error)),
             Some(Ok(line)) => protocol::parse(&line).map_err(|e| (protocol::id_of(&line), e)),
         };
-        let mut response = match parsed {
+        let pending_before = site.pending_audit_entries();
+        let response = match parsed {
             Ok(request) => {
                 let id = request.id.clone();
                 site.set_actor(Actor::bridge(request.caller.as_deref().unwrap_or(caller)));
@@ -52,16 +56,38 @@ pub fn serve(
             }
             Err((id, error)) => Response::error(id, &error),
         };
-        if input.buffer().is_empty()
-            && let Err(error) = site.flush_audit()
-        {
-            response = Response::error(response.id.clone(), &error);
+        // A failed call keeps its own error; a successful one waits for
+        // its record.
+        let awaits_record = response.ok && site.pending_audit_entries() > pending_before;
+        held.push((response, awaits_record));
+        if input.buffer().is_empty() || held.len() >= HELD_ANSWERS {
+            answer(site, &mut held, &mut output)?;
         }
-        serde_json::to_writer(&mut output, &response)?;
-        output.write_all(b"\n")?;
-        output.flush()?;
     }
-    Ok(())
+    answer(site, &mut held, &mut output)
+}
+
+/// Most answers held back to share one audit transaction.
+const HELD_ANSWERS: usize = 64;
+
+/// Write the pending audit entries, then the held answers. If the entries
+/// cannot be written, the answers whose record was among them become the
+/// error (a call that wrote keeps its answer: its entry was committed with
+/// its writes).
+fn answer(
+    site: &mut Site,
+    held: &mut Vec<(Response, bool)>,
+    output: &mut impl Write,
+) -> std::io::Result<()> {
+    let recorded = site.flush_audit();
+    for (mut response, pending) in held.drain(..) {
+        if let (Err(error), true) = (&recorded, pending) {
+            response = Response::error(response.id.clone(), error);
+        }
+        serde_json::to_writer(&mut *output, &response)?;
+        output.write_all(b"\n")?;
+    }
+    output.flush()
 }
 
 fn subject_arg(args: &Value) -> Result<Subject, Error> {

@@ -211,6 +211,13 @@ impl Site {
         self.audited(draft, |_| Ok(()))
     }
 
+    /// How many audit entries wait to be written (those of successful
+    /// read-only calls, and of failed calls whose entry could not be
+    /// written yet).
+    pub fn pending_audit_entries(&self) -> usize {
+        self.audit_log.pending().len()
+    }
+
     /// Write the entries of read-only calls that are still pending. The
     /// bridge calls it before it answers; the site calls it when it closes.
     pub fn flush_audit(&mut self) -> Result<(), Error> {

@@ -527,3 +527,50 @@ fn an_export_page_names_groups_as_the_archive_does_with_their_plugin() {
         "the pages and the archive name the same groups"
     );
 }
+
+#[test]
+fn answers_sent_together_leave_only_after_their_records() {
+    use std::io::BufRead;
+    let site = TestSite::with(&["notes"]);
+    let audited = |site: &TestSite| -> i64 {
+        site.sqlite()
+            .query_row(
+                "SELECT count(*) FROM wasmdesk__audit WHERE operation = 'command list'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    // Another process holds the write lock, so the records cannot be
+    // written yet; it lets go a second later.
+    let holder = site.sqlite();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut bridge = Command::new(env!("CARGO_BIN_EXE_wasmdesk"))
+        .arg("--site")
+        .arg(&site.root)
+        .args(["bridge", "--caller", "test"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = bridge.stdin.take().unwrap();
+    let lines: String = (0..3)
+        .map(|i| format!("{}\n", json!({"id": i, "op": "notes.list"})))
+        .collect();
+    stdin.write_all(lines.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        holder.execute_batch("COMMIT").unwrap();
+    });
+    let mut stdout = std::io::BufReader::new(bridge.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    // By the time the first answer is out, all three calls are recorded.
+    assert_eq!(audited(&site), 3, "{first}");
+    let first: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["ok"], true, "{first}");
+    release.join().unwrap();
+    drop(stdin);
+    assert!(bridge.wait().unwrap().success());
+}
