@@ -40,7 +40,7 @@ fn main() -> Result<()> {
         let mut site = Site::open(std::path::Path::new(site))?;
         site.unaudited_for_benchmarks();
         let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-        wasmdesk::bridge::serve(&mut site, "bench", std::io::stdin().lock(), stdout)?;
+        wasmdesk::serve_bridge(&mut site, "bench", std::io::stdin().lock(), stdout)?;
         return Ok(());
     }
     if let [mode, site, tickets] = args.as_slice()

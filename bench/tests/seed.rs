@@ -151,7 +151,7 @@ fn the_export_floor_exports_what_wasmdesk_exports() {
         let ours = dir.path().join("ours.zip");
         let report = site
             .export_subject(
-                &wasmdesk::privacy::Subject::new(email, None).expect("an address"),
+                &wasmdesk::Subject::new(email, None).expect("an address"),
                 &ours,
             )
             .expect("export");

@@ -1,5 +1,6 @@
-//! Finding e-mail addresses in values that cross the store boundary: they
-//! tie a plugin call to the data subjects it touched.
+//! E-mail addresses in text: found in values that cross the store boundary
+//! (they tie a plugin call to the data subjects it touched), and scrubbed
+//! from what the audit log records about callers and paths.
 
 use std::collections::HashSet;
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::runtime::{CallError, FailureKind};
+use crate::runtime::{CallError, CallErrorKind, FailureKind};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -103,13 +103,13 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// The code a failed plugin call gets.
     pub fn of_call(call: &CallError) -> ErrorCode {
-        match call {
-            CallError::Denied { .. } => ErrorCode::CapabilityDenied,
-            CallError::Deadline { .. } => ErrorCode::DeadlineExceeded,
-            CallError::Busy { .. } => ErrorCode::Busy,
-            CallError::StorageFull { .. } => ErrorCode::StorageFull,
-            CallError::Memory { .. } | CallError::Trap { .. } => ErrorCode::PluginFault,
-            CallError::Failed { kind, .. } => match kind {
+        match &call.kind {
+            CallErrorKind::Denied(_) => ErrorCode::CapabilityDenied,
+            CallErrorKind::Deadline { .. } => ErrorCode::DeadlineExceeded,
+            CallErrorKind::Busy { .. } => ErrorCode::Busy,
+            CallErrorKind::StorageFull => ErrorCode::StorageFull,
+            CallErrorKind::Memory { .. } | CallErrorKind::Trap { .. } => ErrorCode::PluginFault,
+            CallErrorKind::Failed { kind, .. } => match kind {
                 FailureKind::BadRequest => ErrorCode::BadRequest,
                 FailureKind::NotFound => ErrorCode::NotFound,
                 FailureKind::Conflict => ErrorCode::Conflict,

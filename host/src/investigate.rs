@@ -6,10 +6,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::anomalies::{self, Anomaly, Thresholds};
-use super::breach::{self, Affected, Breach};
-use super::query::{self, Filter};
-use super::{Entry, Verification, action, archive, chain};
+use crate::audit::anomalies::{self, Anomaly, Thresholds};
+use crate::audit::breach::{self, Affected, Breach};
+use crate::audit::query::{self, Filter};
+use crate::audit::{Entry, Verification, action, archive, chain};
 use crate::error::Error;
 use crate::registry::records;
 use crate::site::Site;
@@ -68,7 +68,7 @@ impl Site {
         let verification = self.audit_verify()?;
         let report = archive::write(self.db(), &verification, out).map_err(Error::BadRequest)?;
         let detail = serde_json::json!({
-            "out": super::emails::scrub(&report.out),
+            "out": crate::emails::scrub(&report.out),
             "entries": report.entries,
             "sha256": report.sha256,
             "verified": report.verified,
@@ -121,10 +121,15 @@ impl Site {
                 "--detected-at is in the future: give when the breach was detected".into(),
             ));
         }
-        let actor = self.actor().as_str().to_string();
-        let id = breach::record(self.db(), summary.trim(), detected_at_ms, &actor)?;
-        let detail = serde_json::json!({"breach": id, "detected_at_ms": detected_at_ms});
-        self.audit(self.act(action::BREACH_RECORD, detail))?;
+        let actor = self.actor().clone();
+        let id = self.audited_with(|tx| {
+            let id = breach::record(tx, summary.trim(), detected_at_ms, actor.as_str())?;
+            let detail = serde_json::json!({"breach": id, "detected_at_ms": detected_at_ms});
+            Ok((
+                id,
+                crate::audit::Draft::act(&actor, action::BREACH_RECORD, detail),
+            ))
+        })?;
         self.breach(id)
     }
 
@@ -178,9 +183,11 @@ impl Site {
             "since_ms": since_ms,
             "until_ms": until_ms,
         });
-        breach::set_affected(self.db(), id, subjects.len(), &scope)?;
         let detail = serde_json::json!({"breach": id, "scope": scope, "affected": subjects.len()});
-        self.audit(self.act(action::BREACH_AFFECTED, detail))?;
+        let draft = self.act(action::BREACH_AFFECTED, detail);
+        self.audited(draft, |tx| {
+            Ok(breach::set_affected(tx, id, subjects.len(), &scope)?)
+        })?;
         Ok(AffectedReport {
             breach: self.breach(id)?,
             scope,
@@ -201,7 +208,7 @@ impl Site {
                 "breach {id} was already closed: notified at {}",
                 breach
                     .notified_at_ms
-                    .map(super::time::format_ms)
+                    .map(crate::audit::time::format_ms)
                     .unwrap_or_default()
             )));
         }
@@ -211,11 +218,13 @@ impl Site {
                     .into(),
             ));
         }
-        breach::close(self.db(), id, notified_at_ms, notification.trim())?;
         let late = notified_at_ms > breach.deadline_at_ms;
         let detail =
             serde_json::json!({"breach": id, "notified_at_ms": notified_at_ms, "late": late});
-        self.audit(self.act(action::BREACH_CLOSE, detail))?;
+        let draft = self.act(action::BREACH_CLOSE, detail);
+        self.audited(draft, |tx| {
+            Ok(breach::close(tx, id, notified_at_ms, notification.trim())?)
+        })?;
         self.breach(id)
     }
 
@@ -252,7 +261,7 @@ impl Site {
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
                 let text: String = row.get(0)?;
-                super::emails::collect(&text, &mut emails);
+                crate::emails::collect(&text, &mut emails);
             }
         }
         emails

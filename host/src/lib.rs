@@ -2,28 +2,36 @@
 //! plugins reach a local SQLite store only through capabilities the site
 //! owner granted.
 //!
-//! Data flows one way: caller ([`cli`]) -> [`site::Site`] -> [`runtime`]
-//! calls a plugin export -> the plugin calls the `store` import ->
-//! [`store`]'s authorizer checks its grants -> SQLite.
+//! Data flows one way: caller (the CLI, or the bridge) -> [`Site`] -> the
+//! runtime calls a plugin export -> the plugin calls the `store` import ->
+//! the store's authorizer checks its grants -> SQLite. ARCHITECTURE.md at
+//! the root of the repository has the map.
 
-pub mod audit;
-pub mod bridge;
-pub mod cli;
-pub mod contract;
-pub mod engine;
-pub mod error;
-pub mod privacy;
-pub mod pseudonym;
-pub mod registry;
-pub mod runtime;
-pub mod site;
-pub mod store;
-pub mod template;
-pub mod testkit;
-pub mod text;
+mod audit;
+mod bridge;
+mod cli;
+mod contract;
+mod devkit;
+mod emails;
+mod engine;
+mod error;
+mod investigate;
+mod privacy;
+mod pseudonym;
+mod registry;
+mod runtime;
+mod site;
+mod store;
+mod text;
 
+// What the binary, the benchmarks and the tests use; everything else is
+// the crate's own.
+pub use bridge::serve as serve_bridge;
+pub use cli::main;
 pub use error::{Error, ErrorCode};
+pub use privacy::Subject;
 pub use site::Site;
+pub use store::Capability;
 
 /// Milliseconds since the Unix epoch, as stored in the site database.
 pub fn now_ms() -> i64 {

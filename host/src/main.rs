@@ -1,5 +1,5 @@
 //! The `wasmdesk` binary: parse arguments and hand over to the library.
 
 fn main() -> std::process::ExitCode {
-    wasmdesk::cli::main()
+    wasmdesk::main()
 }

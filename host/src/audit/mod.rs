@@ -9,16 +9,13 @@ pub mod anomalies;
 pub mod archive;
 pub mod breach;
 pub mod chain;
-pub mod emails;
-mod investigate;
 pub mod query;
 pub mod time;
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::store::plugin_db::TableUse;
-pub use chain::{Head, Verification, append, verify};
-pub use investigate::{AffectedReport, AnomalyReport, Finding};
+pub use chain::{Head, Verification};
 
 /// Who acted: `cli:USER`, `bridge:CALLER` (the id the CMS passes), or
 /// `host` (the host on its own, such as the retention job's pruning).
@@ -53,7 +50,7 @@ impl Actor {
     /// such as `ada@example.com`) replaced by `person:KEYED-HASH`: the log
     /// can still tell the same person's acts apart, without naming them.
     pub fn pseudonymised(self, key: &[u8]) -> Actor {
-        Actor(emails::replace_addresses(&self.0, |email| {
+        Actor(crate::emails::replace_addresses(&self.0, |email| {
             format!("person:{}", crate::pseudonym::keyed_hash(key, email))
         }))
     }

@@ -217,7 +217,7 @@ pub enum PluginCommand {
         /// The language: rust (cargo), python (componentize-py) or
         /// javascript (componentize-js).
         #[arg(long, value_enum, default_value = "rust")]
-        lang: crate::template::Lang,
+        lang: crate::devkit::template::Lang,
     },
     /// Test a built plugin in a throw-away site: every command, filter and
     /// hook, and its privacy duties against a seeded person: logs, export,

@@ -73,7 +73,7 @@ pub fn run_audit(site: &mut Site, command: AuditCommand, json: bool) -> Result<(
     Ok(())
 }
 
-fn anomalies_text(report: &crate::audit::AnomalyReport) -> String {
+fn anomalies_text(report: &crate::investigate::AnomalyReport) -> String {
     if report.findings.is_empty() {
         return format!(
             "no anomalies since {} UTC",

@@ -20,10 +20,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::json;
 
-pub use args::{
-    CallArgs, Cli, Command, KindArg, LimitsArgs, PluginCommand, PrivacyCommand, RetentionCommand,
-    SubjectArgs,
-};
+use args::{Cli, Command};
 
 use crate::error::Error;
 use crate::site::Site;

@@ -126,7 +126,7 @@ fn manifest_details(out: &mut String, m: &Manifest) {
             let cap = c.capability();
             out.push_str(&format!(
                 "    {}:{}  (reason given: {})\n",
-                crate::store::Access::from(cap.access),
+                cap.access,
                 s(&cap.table),
                 s(&c.reason)
             ));

@@ -45,14 +45,14 @@ pub fn run(root: &Path, command: PluginCommand, json: bool) -> Result<(), Error>
 fn new_project(
     name: &str,
     dir: &Path,
-    lang: crate::template::Lang,
+    lang: crate::devkit::template::Lang,
     json: bool,
 ) -> Result<(), Error> {
-    let project = crate::template::create_in(name, dir, lang)?;
+    let project = crate::devkit::template::create_in(name, dir, lang)?;
     let shown = project.display();
     let snake = name.replace('-', "_");
     let (build, wasm) = match lang {
-        crate::template::Lang::Rust => (
+        crate::devkit::template::Lang::Rust => (
             "cargo build --release --target wasm32-wasip2".to_string(),
             format!("target/wasm32-wasip2/release/{snake}.wasm"),
         ),
@@ -81,8 +81,8 @@ fn test(
 ) -> Result<(), Error> {
     refuse_site_for_test()?;
     let seed = read_seed(seed)?;
-    let options = crate::testkit::Options { seed, with, keep };
-    let report = crate::testkit::run(file, options)?;
+    let options = crate::devkit::testkit::Options { seed, with, keep };
+    let report = crate::devkit::testkit::run(file, options)?;
     let passed = report.passed;
     output::print(json, json!(report), || report.render());
     if !passed {
@@ -117,7 +117,7 @@ fn refuse_site_for_test() -> Result<(), Error> {
 
 /// The test kit's seed steps: `--seed FILE`, else `wasmdesk-test.json` in
 /// the current folder when there is one, else none (the kit guesses).
-fn read_seed(path: Option<PathBuf>) -> Result<Option<crate::testkit::Seed>, Error> {
+fn read_seed(path: Option<PathBuf>) -> Result<Option<crate::devkit::testkit::Seed>, Error> {
     let (path, required) = match path {
         Some(path) => (path, true),
         None => (PathBuf::from("wasmdesk-test.json"), false),
@@ -135,7 +135,7 @@ fn read_seed(path: Option<PathBuf>) -> Result<Option<crate::testkit::Seed>, Erro
         }
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
-    crate::testkit::Seed::parse(&text)
+    crate::devkit::testkit::Seed::parse(&text)
         .map(Some)
         .map_err(|e| Error::BadRequest(format!("{} is not a seed file: {e}", path.display())))
 }

@@ -13,29 +13,29 @@ use crate::error::Error;
 const FILES: &[(&str, &str)] = &[
     (
         "Cargo.toml",
-        include_str!("../../examples/plugin-template/Cargo.toml"),
+        include_str!("../../../examples/plugin-template/Cargo.toml"),
     ),
     (
         "Cargo.lock",
-        include_str!("../../examples/plugin-template/Cargo.lock"),
+        include_str!("../../../examples/plugin-template/Cargo.lock"),
     ),
     (
         "src/lib.rs",
-        include_str!("../../examples/plugin-template/src/lib.rs"),
+        include_str!("../../../examples/plugin-template/src/lib.rs"),
     ),
     (
         "wasmdesk-test.json",
-        include_str!("../../examples/plugin-template/wasmdesk-test.json"),
+        include_str!("../../../examples/plugin-template/wasmdesk-test.json"),
     ),
     (
         "README.md",
-        include_str!("../../examples/plugin-template/README.md"),
+        include_str!("../../../examples/plugin-template/README.md"),
     ),
     (
         ".gitignore",
-        include_str!("../../examples/plugin-template/.gitignore"),
+        include_str!("../../../examples/plugin-template/.gitignore"),
     ),
-    ("wit/plugin.wit", include_str!("../../wit/plugin.wit")),
+    ("wit/plugin.wit", include_str!("../../../wit/plugin.wit")),
 ];
 
 /// The guest SDK, which a Rust project builds on, copied into it as
@@ -43,39 +43,39 @@ const FILES: &[(&str, &str)] = &[
 const SDK: &[(&str, &str)] = &[
     (
         "wasmdesk-plugin/Cargo.toml",
-        include_str!("../../sdk/rust/Cargo.toml"),
+        include_str!("../../../sdk/rust/Cargo.toml"),
     ),
     (
         "wasmdesk-plugin/README.md",
-        include_str!("../../sdk/rust/README.md"),
+        include_str!("../../../sdk/rust/README.md"),
     ),
     (
         "wasmdesk-plugin/src/lib.rs",
-        include_str!("../../sdk/rust/src/lib.rs"),
+        include_str!("../../../sdk/rust/src/lib.rs"),
     ),
     (
         "wasmdesk-plugin/src/args.rs",
-        include_str!("../../sdk/rust/src/args.rs"),
+        include_str!("../../../sdk/rust/src/args.rs"),
     ),
     (
         "wasmdesk-plugin/src/manifest.rs",
-        include_str!("../../sdk/rust/src/manifest.rs"),
+        include_str!("../../../sdk/rust/src/manifest.rs"),
     ),
     (
         "wasmdesk-plugin/src/privacy.rs",
-        include_str!("../../sdk/rust/src/privacy.rs"),
+        include_str!("../../../sdk/rust/src/privacy.rs"),
     ),
     (
         "wasmdesk-plugin/src/store.rs",
-        include_str!("../../sdk/rust/src/store.rs"),
+        include_str!("../../../sdk/rust/src/store.rs"),
     ),
     (
         "wasmdesk-plugin/wit/plugin.wit",
-        include_str!("../../sdk/rust/wit/plugin.wit"),
+        include_str!("../../../sdk/rust/wit/plugin.wit"),
     ),
     (
         "wasmdesk-plugin/wit/exports.wit",
-        include_str!("../../sdk/rust/wit/exports.wit"),
+        include_str!("../../../sdk/rust/wit/exports.wit"),
     ),
 ];
 
@@ -98,15 +98,15 @@ pub enum Lang {
 const PYTHON_FILES: &[(&str, &str)] = &[
     (
         "app.py",
-        include_str!("../../examples/python-plugin/app.py"),
+        include_str!("../../../examples/python-plugin/app.py"),
     ),
     (
         "wasmdesk.py",
-        include_str!("../../examples/python-plugin/wasmdesk.py"),
+        include_str!("../../../examples/python-plugin/wasmdesk.py"),
     ),
     (
         "wasmdesk-test.json",
-        include_str!("../../examples/python-plugin/wasmdesk-test.json"),
+        include_str!("../../../examples/python-plugin/wasmdesk-test.json"),
     ),
     (
         "build.sh",
@@ -135,18 +135,18 @@ const PYTHON_FILES: &[(&str, &str)] = &[
          See docs/plugin-guide.md in the wasmdesk sources.\n",
     ),
     (".gitignore", ".venv/\n*.wasm\n__pycache__/\n"),
-    ("wit/plugin.wit", include_str!("../../wit/plugin.wit")),
+    ("wit/plugin.wit", include_str!("../../../wit/plugin.wit")),
 ];
 
 /// The JavaScript project. `js-notes`/`js_notes` stand for the name.
 const JAVASCRIPT_FILES: &[(&str, &str)] = &[
     (
         "app.js",
-        include_str!("../../examples/javascript-plugin/app.js"),
+        include_str!("../../../examples/javascript-plugin/app.js"),
     ),
     (
         "wasmdesk-test.json",
-        include_str!("../../examples/javascript-plugin/wasmdesk-test.json"),
+        include_str!("../../../examples/javascript-plugin/wasmdesk-test.json"),
     ),
     (
         "build.sh",
@@ -173,13 +173,8 @@ const JAVASCRIPT_FILES: &[(&str, &str)] = &[
          `wit/plugin.wit` is the contract. See docs/plugin-guide.md in the wasmdesk sources.\n",
     ),
     (".gitignore", "node_modules/\n*.wasm\n"),
-    ("wit/plugin.wit", include_str!("../../wit/plugin.wit")),
+    ("wit/plugin.wit", include_str!("../../../wit/plugin.wit")),
 ];
-
-/// Write the project for plugin `name` into `parent/name`; returns its path.
-pub fn create(name: &str, parent: &Path) -> Result<PathBuf, Error> {
-    create_in(name, parent, Lang::Rust)
-}
 
 /// Write the project for plugin `name`, in `lang`, into `parent/name`.
 pub fn create_in(name: &str, parent: &Path, lang: Lang) -> Result<PathBuf, Error> {
@@ -247,7 +242,8 @@ mod sdk_tests {
     #[test]
     fn the_sdk_carries_the_contract_the_host_speaks() {
         assert!(
-            include_str!("../../sdk/rust/wit/plugin.wit") == include_str!("../../wit/plugin.wit"),
+            include_str!("../../../sdk/rust/wit/plugin.wit")
+                == include_str!("../../../wit/plugin.wit"),
             "sdk/rust/wit/plugin.wit differs from wit/plugin.wit: copy wit/plugin.wit over it"
         );
     }
@@ -256,7 +252,7 @@ mod sdk_tests {
     fn a_new_rust_project_builds_on_its_copy_of_the_sdk() {
         assert!(FILES[0].1.contains(SDK_IN_SOURCES), "{}", FILES[0].1);
         let dir = tempfile::tempdir().unwrap();
-        let project = create("kit-notes", dir.path()).unwrap();
+        let project = create_in("kit-notes", dir.path(), Lang::Rust).unwrap();
         let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
         assert!(manifest.contains(SDK_IN_PROJECT), "{manifest}");
         for (path, contents) in SDK {

@@ -485,9 +485,9 @@ fn said_once(warnings: &[String], event: Option<&str>) -> String {
 /// again; other errors whole.
 fn said_once_of(e: &Error, operation: &str) -> String {
     match e {
-        Error::Call(crate::runtime::CallError::Failed {
+        Error::Call(crate::runtime::CallError {
             operation: failed,
-            message,
+            kind: crate::runtime::CallErrorKind::Failed { message, .. },
             ..
         }) if failed == operation => format!("{}: {message}", e.code().as_str()),
         other => other.to_string(),
@@ -604,12 +604,14 @@ mod tests {
 
     #[test]
     fn a_failed_command_is_said_once() {
-        let failed = Error::Call(crate::runtime::CallError::Failed {
-            plugin: "tickets".into(),
-            operation: "command create".into(),
-            kind: crate::runtime::FailureKind::BadRequest,
-            message: "body is required".into(),
-        });
+        let failed = Error::Call(crate::runtime::CallError::named(
+            "tickets",
+            "command create",
+            crate::runtime::CallErrorKind::Failed {
+                kind: crate::runtime::FailureKind::BadRequest,
+                message: "body is required".into(),
+            },
+        ));
         assert_eq!(
             said_once_of(&failed, "command create"),
             "bad_request: body is required"

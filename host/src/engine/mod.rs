@@ -6,9 +6,11 @@ pub mod cache;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+/// The largest memory cap a site owner may give a plugin, in MiB: the
+/// engine sizes its memory pool for it.
+pub const MAX_MEMORY_MIB: u32 = 4_096;
 
-use crate::runtime::limits::Limits;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -73,7 +75,7 @@ fn pooling() -> PoolingAllocationConfig {
         // each with its guard page set up by mprotect, cost every cold
         // process milliseconds.
         .total_stacks(0)
-        .max_memory_size(Limits::MAX.memory_bytes());
+        .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024);
     pool
 }
 

@@ -99,7 +99,7 @@ impl Site {
         }
         let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
         let detail = serde_json::json!({
-            "out": crate::audit::emails::scrub(&out.display().to_string()),
+            "out": crate::emails::scrub(&out.display().to_string()),
             "bytes": bytes,
         });
         self.audit(self.act(crate::audit::action::BACKUP, detail))?;
@@ -201,7 +201,7 @@ impl Site {
             self.audit(draft)?;
         }
         let detail = serde_json::json!({
-            "from": crate::audit::emails::scrub(&from.display().to_string()),
+            "from": crate::emails::scrub(&from.display().to_string()),
             "backup_taken_at_ms": backup_taken_at_ms,
             "audit_entries_lost": audit_lost,
             "audit_entries_carried_over": carried_count,
@@ -283,7 +283,7 @@ impl Site {
                 while let Some(row) = rows.next()? {
                     let text: String = row.get(0)?;
                     let mut emails = HashSet::new();
-                    crate::audit::emails::collect(&text.replace("%40", "@"), &mut emails);
+                    crate::emails::collect(&text.replace("%40", "@"), &mut emails);
                     for email in emails {
                         let hash = self.subject_hash(&email)?;
                         if wanted.contains(hash.as_str()) {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::contract::privacy as wit;
 use crate::error::Error;
 use crate::registry::records;
-use crate::runtime::FailureKind;
+use crate::runtime::{CallError, CallErrorKind, FailureKind};
 use crate::site::{CallOptions, Site};
 use crate::store::namespace::Namespace;
 use residue::WalPages;
@@ -165,24 +165,27 @@ impl ErasureReport {
             return None;
         }
         let removed: u64 = self.plugins.iter().map(|p| p.items_removed).sum();
-        Some(Error::Call(crate::runtime::CallError::Failed {
-            plugin: failed
-                .iter()
-                .map(|p| p.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            operation: "privacy erasure".into(),
-            kind: FailureKind::Fault,
-            message: format!(
-                "its eraser failed, so the erasure is incomplete ({}); the other plugins' \
-                 erasers ran ({removed} item(s) removed in all); {what_next}",
-                failed
-                    .iter()
-                    .map(|p| p.error.as_deref().unwrap_or_default())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        }))
+        let plugins = failed
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Some(Error::Call(CallError::named(
+            &plugins,
+            "privacy erasure",
+            CallErrorKind::Failed {
+                kind: FailureKind::Fault,
+                message: format!(
+                    "its eraser failed, so the erasure is incomplete ({}); the other plugins' \
+                     erasers ran ({removed} item(s) removed in all); {what_next}",
+                    failed
+                        .iter()
+                        .map(|p| p.error.as_deref().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            },
+        )))
     }
 }
 
@@ -358,7 +361,7 @@ impl Site {
         let files = archive::write(&export, out)
             .map_err(|e| Error::io(format!("cannot write {}", out.display()), e))?;
         let detail = serde_json::json!({
-            "out": crate::audit::emails::scrub(&out.display().to_string()),
+            "out": crate::emails::scrub(&out.display().to_string()),
             "items": items,
             "files": files,
             "plugins": export.plugins.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
@@ -613,14 +616,16 @@ impl Site {
                 }));
             report.messages.extend(page.messages);
             if page.next.is_some() && page.next == cursor && page.items_removed == 0 {
-                return Err(Error::Call(crate::runtime::CallError::Failed {
-                    plugin: id.into(),
-                    operation: "privacy erasure".into(),
-                    kind: FailureKind::Fault,
-                    message: "returned the same cursor again without removing anything; it \
-                              was stopped (a loop)"
-                        .into(),
-                }));
+                return Err(Error::Call(CallError::named(
+                    id,
+                    "privacy erasure",
+                    CallErrorKind::Failed {
+                        kind: FailureKind::Fault,
+                        message: "returned the same cursor again without removing anything; \
+                                  it was stopped (a loop)"
+                            .into(),
+                    },
+                )));
             }
             cursor = page.next;
             if cursor.is_none() {
@@ -825,12 +830,14 @@ fn owner_of(owners: &[(Namespace, String)], table: &str) -> String {
 }
 
 fn too_many_pages(id: &str, what: &str, max: usize) -> Error {
-    Error::Call(crate::runtime::CallError::Failed {
-        plugin: id.into(),
-        operation: format!("privacy {what}"),
-        kind: FailureKind::Fault,
-        message: format!("returned more than {max} pages; it was stopped"),
-    })
+    Error::Call(CallError::named(
+        id,
+        &format!("privacy {what}"),
+        CallErrorKind::Failed {
+            kind: FailureKind::Fault,
+            message: format!("returned more than {max} pages; it was stopped"),
+        },
+    ))
 }
 
 /// What replaces a log line that named an erased person in a form that

@@ -123,29 +123,31 @@ impl Site {
             .iter()
             .find(|(k, _)| k == "name")
             .map(|(_, v)| v.clone());
-        self.db()
-            .execute(
+        let subject_hash = self.subject_hash(&subject.email)?;
+        let actor = self.actor().clone();
+        let id = self.audited_with(|tx| {
+            tx.execute(
                 "INSERT INTO wasmdesk__requests (kind, email, name, subject_hash, token_hash, status, received_at, deadline_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'awaiting-confirmation', ?6, ?7)",
                 params![
                     kind.as_str(),
                     subject.email,
                     name,
-                    self.subject_hash(&subject.email)?,
+                    subject_hash,
                     hex(&Sha256::digest(token.as_bytes())),
                     now,
                     one_month_after(now)
                 ],
-            )
-            ?;
-        let id = self.db().last_insert_rowid();
-        let draft = self
-            .act(
+            )?;
+            let id = tx.last_insert_rowid();
+            let draft = crate::audit::Draft::act(
+                &actor,
                 crate::audit::action::REQUEST_OPEN,
                 serde_json::json!({"request": id, "kind": kind.as_str()}),
             )
-            .subject(self.subject_hash(&subject.email)?);
-        self.audit(draft)?;
+            .subject(subject_hash.clone());
+            Ok((id, draft))
+        })?;
         Ok(NewRequest {
             request: self.request(id)?,
             token,
@@ -199,12 +201,6 @@ impl Site {
             return Err(unknown());
         }
         {
-            // Used: the token no longer finds the request.
-            self.db().execute(
-                "UPDATE wasmdesk__requests SET status = 'confirmed', confirmed_at = ?2, \
-                     token_hash = 'used:' || id WHERE id = ?1",
-                params![id, crate::now_ms()],
-            )?;
             let request = self.request(id)?;
             let draft = self
                 .act(
@@ -212,7 +208,15 @@ impl Site {
                     serde_json::json!({"request": id, "kind": request.kind}),
                 )
                 .subject(request.subject_hash.clone());
-            self.audit(draft)?;
+            // Used: the token no longer finds the request.
+            self.audited(draft, |tx| {
+                tx.execute(
+                    "UPDATE wasmdesk__requests SET status = 'confirmed', confirmed_at = ?2, \
+                         token_hash = 'used:' || id WHERE id = ?1",
+                    params![id, crate::now_ms()],
+                )?;
+                Ok(())
+            })?;
         }
         self.request(id)
     }

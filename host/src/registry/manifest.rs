@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::Exports;
 use crate::contract::manifest as wit;
-use crate::store::grants::{AccessName, Capability};
+use crate::store::Access;
+use crate::store::grants::Capability;
 use crate::store::namespace::Namespace;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +25,7 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestedCapability {
     pub table: String,
-    pub access: AccessName,
+    pub access: Access,
     pub reason: String,
 }
 
@@ -119,8 +120,8 @@ impl From<wit::PluginManifest> for Manifest {
                 .map(|c| RequestedCapability {
                     table: c.table,
                     access: match c.access {
-                        crate::contract::types::Access::Read => AccessName::Read,
-                        crate::contract::types::Access::Write => AccessName::Write,
+                        crate::contract::types::Access::Read => Access::Read,
+                        crate::contract::types::Access::Write => Access::Write,
                     },
                     reason: c.reason,
                 })

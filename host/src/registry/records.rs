@@ -14,25 +14,21 @@ pub struct Record {
     pub enabled: bool,
     pub sha256: String,
     pub manifest: Manifest,
-    pub approved_at: i64,
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Record>, StoreError> {
     let row = conn
-        .prepare_cached(
-            "SELECT id, state, sha256, manifest, approved_at FROM wasmdesk__plugins WHERE id = ?1",
-        )?
+        .prepare_cached("SELECT id, state, sha256, manifest FROM wasmdesk__plugins WHERE id = ?1")?
         .query_row([id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get(2)?,
                 r.get::<_, String>(3)?,
-                r.get(4)?,
             ))
         })
         .optional()?;
-    Ok(row.and_then(|(id, state, sha256, manifest, approved_at)| {
+    Ok(row.and_then(|(id, state, sha256, manifest)| {
         // A manifest this host cannot read back is treated as not approved.
         let manifest = serde_json::from_str(&manifest).ok()?;
         Some(Record {
@@ -40,7 +36,6 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Record>, StoreError> {
             enabled: state == "enabled",
             sha256,
             manifest,
-            approved_at,
         })
     }))
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use wasmtime::{Store, Trap};
 
 use super::Runtime;
-use super::guest::Guest;
+use super::guest::{FailureKind, Guest};
 use super::limits::Limits;
 use super::plugin::LoadedPlugin;
 use super::state::HostState;
@@ -26,78 +26,95 @@ pub struct Call<'a> {
 
 /// How a plugin call failed, in words that name the plugin, the operation
 /// and what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    #[error("{denial}; the call was rolled back")]
-    Denied { denial: Denial },
-    #[error(
-        "plugin \"{plugin}\" ran past its deadline of {ms} ms in {operation} and was stopped; \
-         if it needs longer, raise it with: wasmdesk plugin limits {plugin} --deadline-ms N"
-    )]
-    Deadline {
-        plugin: String,
-        operation: String,
-        ms: u32,
-    },
-    #[error(
-        "plugin \"{plugin}\" exceeded its memory cap of {mib} MiB in {operation} and was stopped; \
-         if it needs more, raise it with: wasmdesk plugin limits {plugin} --memory-mib N"
-    )]
-    Memory {
-        plugin: String,
-        operation: String,
-        mib: u32,
-    },
-    #[error(
-        "plugin \"{plugin}\" crashed in {operation}: {message} (its backtrace and log: logs/{plugin}.log)"
-    )]
-    Trap {
-        plugin: String,
-        operation: String,
-        message: String,
-        backtrace: String,
-    },
-    #[error(
-        "plugin \"{plugin}\" {operation}: the disk holding the site database is full; nothing \
-         the call did was kept: free space, then retry"
-    )]
-    StorageFull { plugin: String, operation: String },
-    #[error(
-        "plugin \"{plugin}\" {operation}: another process held the site database's write lock \
-         for longer than the call's deadline ({ms} ms); nothing was written: retry"
-    )]
-    Busy {
-        plugin: String,
-        operation: String,
-        ms: u32,
-    },
-    #[error("plugin \"{plugin}\" {operation}: {message}")]
-    Failed {
-        plugin: String,
-        operation: String,
-        kind: FailureKind,
-        message: String,
-    },
+#[derive(Debug)]
+pub struct CallError {
+    pub plugin: String,
+    pub operation: String,
+    pub kind: CallErrorKind,
 }
 
-/// What a plugin said went wrong, mapped onto the host's error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    BadRequest,
-    NotFound,
-    Conflict,
-    /// The plugin failed on its own account, or broke the contract.
-    Fault,
+/// What went wrong in a call; the error code follows from it.
+#[derive(Debug)]
+pub enum CallErrorKind {
+    /// The authorizer refused a statement (the denial names the plugin).
+    Denied(Denial),
+    /// Past its deadline of `ms` milliseconds.
+    Deadline { ms: u32 },
+    /// Over its memory cap of `mib` MiB (its wasm memories, or SQLite's
+    /// memory for its statements on top of them).
+    Memory { mib: u32 },
+    /// The plugin trapped.
+    Trap { message: String, backtrace: String },
+    /// The disk holding the site database is full.
+    StorageFull,
+    /// Another process held the write lock past the call's deadline (`ms`).
+    Busy { ms: u32 },
+    /// The plugin reported a failure, or broke the contract.
+    Failed { kind: FailureKind, message: String },
 }
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (plugin, operation) = (&self.plugin, &self.operation);
+        match &self.kind {
+            CallErrorKind::Denied(denial) => write!(f, "{denial}; the call was rolled back"),
+            CallErrorKind::Deadline { ms } => write!(
+                f,
+                "plugin \"{plugin}\" ran past its deadline of {ms} ms in {operation} and was stopped; \
+                 if it needs longer, raise it with: wasmdesk plugin limits {plugin} --deadline-ms N"
+            ),
+            CallErrorKind::Memory { mib } => write!(
+                f,
+                "plugin \"{plugin}\" exceeded its memory cap of {mib} MiB in {operation} and was stopped; \
+                 if it needs more, raise it with: wasmdesk plugin limits {plugin} --memory-mib N"
+            ),
+            CallErrorKind::Trap { message, .. } => write!(
+                f,
+                "plugin \"{plugin}\" crashed in {operation}: {message} (its backtrace and log: logs/{plugin}.log)"
+            ),
+            CallErrorKind::StorageFull => write!(
+                f,
+                "plugin \"{plugin}\" {operation}: the disk holding the site database is full; nothing \
+                 the call did was kept: free space, then retry"
+            ),
+            CallErrorKind::Busy { ms } => write!(
+                f,
+                "plugin \"{plugin}\" {operation}: another process held the site database's write lock \
+                 for longer than the call's deadline ({ms} ms); nothing was written: retry"
+            ),
+            CallErrorKind::Failed { message, .. } => {
+                write!(f, "plugin \"{plugin}\" {operation}: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
 
 impl CallError {
-    pub fn failed(call: &Call<'_>, kind: FailureKind, message: impl Into<String>) -> CallError {
-        CallError::Failed {
-            plugin: call.plugin.to_string(),
-            operation: call.operation.to_string(),
+    /// `kind`, in `call`.
+    pub fn new(call: &Call<'_>, kind: CallErrorKind) -> CallError {
+        CallError::named(call.plugin, call.operation, kind)
+    }
+
+    /// `kind`, in `operation` of `plugin`.
+    pub fn named(plugin: &str, operation: &str, kind: CallErrorKind) -> CallError {
+        CallError {
+            plugin: plugin.to_string(),
+            operation: operation.to_string(),
             kind,
-            message: message.into(),
         }
+    }
+
+    /// A failure the plugin reported (or a contract it broke), in `call`.
+    pub fn failed(call: &Call<'_>, kind: FailureKind, message: impl Into<String>) -> CallError {
+        CallError::new(
+            call,
+            CallErrorKind::Failed {
+                kind,
+                message: message.into(),
+            },
+        )
     }
 }
 
@@ -114,12 +131,7 @@ impl Runtime {
     ) -> (Result<R, CallError>, HostState) {
         let mut store = Store::new(
             &self.engine,
-            HostState::new(
-                call.plugin,
-                db,
-                call.limits.memory_bytes(),
-                call.site_key.clone(),
-            ),
+            HostState::new(db, call.limits.memory_bytes(), call.site_key.clone()),
         );
         store.limiter(|state| &mut state.limiter);
         store.data_mut().deadline = Some(call.deadline);
@@ -138,7 +150,10 @@ impl Runtime {
         let result = result.map_err(|error| classify(call, error, &state));
         // The wasm backtrace of a crash goes to the plugin's log, under
         // the lines the plugin wrote before it, for its author.
-        if let Err(CallError::Trap { backtrace, .. }) = &result
+        if let Err(CallError {
+            kind: CallErrorKind::Trap { backtrace, .. },
+            ..
+        }) = &result
             && !backtrace.is_empty()
         {
             for line in backtrace.lines() {
@@ -158,9 +173,7 @@ pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
     }
     let db = state.db.as_ref()?;
     if let Some(denial) = db.denial() {
-        return Some(CallError::Denied {
-            denial: denial.clone(),
-        });
+        return Some(CallError::new(call, CallErrorKind::Denied(denial.clone())));
     }
     if db.disk_full() {
         return Some(storage_full(call));
@@ -178,18 +191,16 @@ pub fn doomed(call: &Call<'_>, state: &HostState) -> Option<CallError> {
 }
 
 fn storage_full(call: &Call<'_>) -> CallError {
-    CallError::StorageFull {
-        plugin: call.plugin.to_string(),
-        operation: call.operation.to_string(),
-    }
+    CallError::new(call, CallErrorKind::StorageFull)
 }
 
 fn busy(call: &Call<'_>) -> CallError {
-    CallError::Busy {
-        plugin: call.plugin.to_string(),
-        operation: call.operation.to_string(),
-        ms: call.limits.deadline_ms,
-    }
+    CallError::new(
+        call,
+        CallErrorKind::Busy {
+            ms: call.limits.deadline_ms,
+        },
+    )
 }
 
 fn store_fault(call: &Call<'_>, fault: &str) -> CallError {
@@ -197,21 +208,23 @@ fn store_fault(call: &Call<'_>, fault: &str) -> CallError {
 }
 
 fn deadline(call: &Call<'_>) -> CallError {
-    CallError::Deadline {
-        plugin: call.plugin.to_string(),
-        operation: call.operation.to_string(),
-        ms: call.limits.deadline_ms,
-    }
+    CallError::new(
+        call,
+        CallErrorKind::Deadline {
+            ms: call.limits.deadline_ms,
+        },
+    )
 }
 
 /// Over the memory cap: its wasm memories, or SQLite's memory for one of
 /// its statements on top of them.
 fn memory(call: &Call<'_>) -> CallError {
-    CallError::Memory {
-        plugin: call.plugin.to_string(),
-        operation: call.operation.to_string(),
-        mib: call.limits.memory_mib,
-    }
+    CallError::new(
+        call,
+        CallErrorKind::Memory {
+            mib: call.limits.memory_mib,
+        },
+    )
 }
 
 fn classify(call: &Call<'_>, error: wasmtime::Error, state: &HostState) -> CallError {
@@ -248,25 +261,19 @@ fn classify(call: &Call<'_>, error: wasmtime::Error, state: &HostState) -> CallE
     if let Some(store_error) = &state.last_store_error
         && tail.iter().any(|l| is_wrong_error_type(l))
     {
-        return CallError::Failed {
-            plugin: call.plugin.to_string(),
-            operation: call.operation.to_string(),
-            kind: FailureKind::Fault,
-            message: format!(
+        return CallError::failed(
+            call,
+            FailureKind::Fault,
+            format!(
                 "a store error ({store_error}) was not caught, so the plugin crashed: an export \
                  must fail with text (a command: with a command error). Catch it, or wrap the \
                  export: Python `@wasmdesk.text_errors` / `@wasmdesk.command_errors` \
                  (wasmdesk.py), JavaScript `textErrors(...)` / `commandErrors(...)` \
                  (docs/plugin-guide.md)"
             ),
-        };
+        );
     }
-    CallError::Trap {
-        plugin: call.plugin.to_string(),
-        operation: call.operation.to_string(),
-        message,
-        backtrace,
-    }
+    CallError::new(call, CallErrorKind::Trap { message, backtrace })
 }
 
 /// What componentize-py and componentize-js print when an export fails

@@ -5,11 +5,20 @@
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
-use super::call::FailureKind;
 use super::state::HostState;
 use crate::contract::commands::CommandError;
 use crate::contract::privacy::{ErasePage, ExportPage, RetentionReport, Subject};
 use crate::contract::{Exports, manifest};
+
+/// What a plugin said went wrong, mapped onto the host's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    BadRequest,
+    NotFound,
+    Conflict,
+    /// The plugin failed on its own account, or broke the contract.
+    Fault,
+}
 
 /// What an export returned: its value, or the failure it reported (a kind
 /// and a message for the caller). The outer error is a trap or a host

@@ -17,7 +17,7 @@ impl Limits {
     };
     /// The largest values a site owner may set.
     pub const MAX: Limits = Limits {
-        memory_mib: 4_096,
+        memory_mib: crate::engine::MAX_MEMORY_MIB,
         deadline_ms: 600_000,
     };
 

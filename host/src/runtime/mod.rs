@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
-pub use call::{Call, CallError, FailureKind};
-pub use guest::{Guest, Outcome};
+pub use call::{CallError, CallErrorKind};
+pub use guest::{FailureKind, Guest, Outcome};
 pub use limits::Limits;
 pub use plugin::{LoadError, LoadedPlugin};
 pub use state::HostState;

@@ -16,22 +16,6 @@ use super::state::HostState;
 /// The WASI release whose monotonic clock the host links (wasmtime-wasi 48).
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
-/// The call's monotonic clock: nanoseconds since the call's store was made,
-/// so an instant a plugin was given can be turned back into a time.
-pub struct CallClock {
-    pub base: Instant,
-}
-
-impl wasmtime_wasi::HostMonotonicClock for CallClock {
-    fn resolution(&self) -> u64 {
-        1
-    }
-
-    fn now(&self) -> u64 {
-        u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
-}
-
 /// A timer that fires at `at`.
 struct Timer {
     at: tokio::time::Instant,

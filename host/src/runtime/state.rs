@@ -15,7 +15,6 @@ use crate::store::PluginDb;
 const STDIO_CAP: usize = 256 * 1024;
 
 pub struct HostState {
-    pub plugin: String,
     /// The plugin's connection, present during calls that may use the store.
     pub db: Option<PluginDb>,
     pub limiter: MemoryLimiter,
@@ -43,7 +42,6 @@ pub struct HostState {
 
 impl HostState {
     pub fn new(
-        plugin: &str,
         db: Option<PluginDb>,
         memory_bytes: usize,
         site_key: std::sync::Arc<[u8]>,
@@ -58,10 +56,9 @@ impl HostState {
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
-            .monotonic_clock(super::sleep::CallClock { base: clock_base })
+            .monotonic_clock(CallClock { base: clock_base })
             .build();
         HostState {
-            plugin: plugin.to_string(),
             db,
             limiter: MemoryLimiter::new(memory_bytes),
             log: CallLog::default(),
@@ -137,5 +134,21 @@ impl WasiView for HostState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+/// The call's monotonic clock: nanoseconds since the call's store was made,
+/// so an instant a plugin was given can be turned back into a time.
+pub struct CallClock {
+    pub base: std::time::Instant,
+}
+
+impl wasmtime_wasi::HostMonotonicClock for CallClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 }

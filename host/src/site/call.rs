@@ -11,7 +11,8 @@ use super::{Site, hooks};
 use crate::audit::{self, Draft, action};
 use crate::error::{Error, ErrorCode};
 use crate::registry::{Status, records};
-use crate::runtime::call::{self, Call, CallError, FailureKind};
+use crate::runtime::FailureKind;
+use crate::runtime::call::{self, Call, CallError, CallErrorKind};
 use crate::runtime::{Guest, HostState, LoadedPlugin, Outcome};
 use crate::store::{CallAccess, PluginDb};
 
@@ -122,12 +123,14 @@ impl Site {
                 guest.run_command(command, &args)
             })?;
         let result: serde_json::Value = serde_json::from_str(&output).map_err(|e| {
-            Error::Call(CallError::Failed {
-                plugin: id.into(),
-                operation,
-                kind: FailureKind::Fault,
-                message: format!("returned invalid JSON ({e}); its writes were kept"),
-            })
+            Error::Call(CallError::named(
+                id,
+                &operation,
+                CallErrorKind::Failed {
+                    kind: FailureKind::Fault,
+                    message: format!("returned invalid JSON ({e}); its writes were kept"),
+                },
+            ))
         })?;
         let warnings = self.fire_emitted(emitted);
         let result = match &info.result_filter {

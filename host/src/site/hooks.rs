@@ -11,7 +11,7 @@ use super::{CallOptions, Site};
 use crate::error::Error;
 use crate::registry::records;
 use crate::runtime::log::CallLog;
-use crate::runtime::{CallError, FailureKind};
+use crate::runtime::{CallError, CallErrorKind, FailureKind};
 use crate::store::{Access, Policy};
 
 /// How deep actions may emit further actions before they are dropped, by
@@ -60,12 +60,14 @@ impl Site {
         for (_, id) in handlers {
             let operation = format!("filter {name}");
             let fail = |message: String| {
-                Error::Call(CallError::Failed {
-                    plugin: id.clone(),
-                    operation: operation.clone(),
-                    kind: FailureKind::Fault,
-                    message,
-                })
+                Error::Call(CallError::named(
+                    &id,
+                    &operation,
+                    CallErrorKind::Failed {
+                        kind: FailureKind::Fault,
+                        message,
+                    },
+                ))
             };
             let (_, plugin) = self
                 .ready(&id)

@@ -132,7 +132,7 @@ impl Site {
             .iter()
             .map(|(table, access)| Capability {
                 table: table.clone(),
-                access: (*access).into(),
+                access: *access,
             })
             .filter(|c| {
                 !requested
@@ -158,7 +158,7 @@ impl Site {
         if plugin.exports.lifecycle.is_some() && binary_changed {
             let grants: Vec<_> = requested
                 .iter()
-                .map(|c| (c.table.clone(), c.access.into()))
+                .map(|c| (c.table.clone(), c.access))
                 .collect();
             self.run_with_db(
                 id,
@@ -198,16 +198,23 @@ impl Site {
 
     /// Stop calling a plugin; its grants and data stay.
     pub fn disable(&mut self, id: &str) -> Result<(), Error> {
-        if !records::set_enabled(&self.db, id, false, crate::now_ms())? {
+        let draft = self
+            .act(action::PLUGIN_DISABLE, serde_json::json!({}))
+            .plugin(id);
+        let disabled = self.audited(draft, |tx| {
+            if records::set_enabled(tx, id, false, crate::now_ms())? {
+                Ok(())
+            } else {
+                Err(Error::Conflict(format!(
+                    "plugin \"{id}\" is not enabled, so it cannot be disabled"
+                )))
+            }
+        });
+        if let Err(Error::Conflict(_)) = &disabled {
+            // No such plugin is the better answer.
             self.inspect(id)?;
-            return Err(Error::Conflict(format!(
-                "plugin \"{id}\" is not enabled, so it cannot be disabled"
-            )));
         }
-        self.audit(
-            self.act(action::PLUGIN_DISABLE, serde_json::json!({}))
-                .plugin(id),
-        )
+        disabled
     }
 
     /// Remove a plugin: its file, approval, grants and limits; with
@@ -305,10 +312,7 @@ impl Site {
     pub fn grants(&self, id: &str) -> Result<Vec<Capability>, Error> {
         Ok(grants::list(&self.db, id)?
             .into_iter()
-            .map(|(table, access)| Capability {
-                table,
-                access: access.into(),
-            })
+            .map(|(table, access)| Capability { table, access })
             .collect())
     }
 
@@ -328,16 +332,22 @@ impl Site {
         };
         check("--memory-mib", memory_mib, Limits::MAX.memory_mib)?;
         check("--deadline-ms", deadline_ms, Limits::MAX.deadline_ms)?;
-        records::set_limits(&self.db, id, memory_mib, deadline_ms)?;
-        let limits = records::limits(&self.db, id)?;
-        if memory_mib.is_some() || deadline_ms.is_some() {
+        if memory_mib.is_none() && deadline_ms.is_none() {
+            return Ok(records::limits(&self.db, id)?);
+        }
+        let actor = self.actor.clone();
+        self.audited_with(|tx| {
+            records::set_limits(tx, id, memory_mib, deadline_ms)?;
+            let limits = records::limits(tx, id)?;
             let detail = serde_json::json!({
                 "memory_mib": limits.memory_mib,
                 "deadline_ms": limits.deadline_ms,
             });
-            self.audit(self.act(action::LIMITS_SET, detail).plugin(id))?;
-        }
-        Ok(limits)
+            Ok((
+                limits,
+                Draft::act(&actor, action::LIMITS_SET, detail).plugin(id),
+            ))
+        })
     }
 
     /// Tables in the plugin's namespace.

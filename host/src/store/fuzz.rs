@@ -56,7 +56,7 @@ proptest! {
         let _ = namespace::is_host_table(&table);
         let _ = super::policy::is_auto_index(&table);
         let mut found = Default::default();
-        crate::audit::emails::collect(&format!("{table}@{other}.com {other}"), &mut found);
+        crate::emails::collect(&format!("{table}@{other}.com {other}"), &mut found);
     }
 }
 

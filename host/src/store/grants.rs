@@ -16,40 +16,12 @@ use super::policy::Access;
 )]
 pub struct Capability {
     pub table: String,
-    pub access: AccessName,
-}
-
-/// Serde-friendly spelling of [`Access`].
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum AccessName {
-    Read,
-    Write,
-}
-
-impl From<AccessName> for Access {
-    fn from(a: AccessName) -> Access {
-        match a {
-            AccessName::Read => Access::Read,
-            AccessName::Write => Access::Write,
-        }
-    }
-}
-
-impl From<Access> for AccessName {
-    fn from(a: Access) -> AccessName {
-        match a {
-            Access::Read => AccessName::Read,
-            Access::Write => AccessName::Write,
-        }
-    }
+    pub access: Access,
 }
 
 impl fmt::Display for Capability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", Access::from(self.access), self.table)
+        write!(f, "{}:{}", self.access, self.table)
     }
 }
 
@@ -73,7 +45,7 @@ impl FromStr for Capability {
         }
         Ok(Capability {
             table: table.to_string(),
-            access: access.into(),
+            access,
         })
     }
 }
@@ -129,7 +101,7 @@ pub fn grant(
     conn.execute(
         "INSERT INTO wasmdesk__grants (plugin, tbl, access, granted_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (plugin, tbl) DO UPDATE SET access = excluded.access, granted_at = excluded.granted_at",
-        params![plugin, cap.table, Access::from(cap.access).as_str(), now_ms],
+        params![plugin, cap.table, cap.access.as_str(), now_ms],
     )?;
     Ok(())
 }
@@ -137,7 +109,7 @@ pub fn grant(
 /// Take back `cap`: revoking write leaves read; revoking read removes the
 /// grant. Returns whether anything changed.
 pub fn revoke(conn: &Connection, plugin: &str, cap: &Capability) -> Result<bool, StoreError> {
-    let changed = match Access::from(cap.access) {
+    let changed = match cap.access {
         Access::Write => conn.execute(
             "UPDATE wasmdesk__grants SET access = 'read' WHERE plugin = ?1 AND tbl = ?2 AND access = 'write'",
             params![plugin, cap.table],

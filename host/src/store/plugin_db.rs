@@ -597,7 +597,7 @@ impl PluginDb {
                 _ => None,
             });
         for text in texts {
-            crate::audit::emails::collect(text, &mut usage.emails);
+            crate::emails::collect(text, &mut usage.emails);
         }
     }
 

@@ -6,8 +6,12 @@ use std::fmt;
 
 use super::namespace::{self, Namespace};
 
-/// What a grant allows on one table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// What a grant allows on one table (`read` or `write` in manifests,
+/// on the command line and in JSON).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Access {
     Read,
     /// Insert, update and delete rows; implies read.
@@ -61,7 +65,6 @@ pub enum Object {
     Index,
     Trigger,
     View,
-    VirtualTable,
 }
 
 impl Object {
@@ -71,7 +74,6 @@ impl Object {
             Object::Index => "index",
             Object::Trigger => "trigger",
             Object::View => "view",
-            Object::VirtualTable => "virtual table",
         }
     }
 }

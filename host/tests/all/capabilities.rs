@@ -271,7 +271,7 @@ fn a_revoke_takes_effect_in_a_long_running_host() {
     let site = site();
     let mut host = wasmdesk::Site::open(&site.root).unwrap();
     let read = json!({"sql": "SELECT text FROM notes__notes"}).to_string();
-    let cap = |s: &str| s.parse::<wasmdesk::store::Capability>().unwrap();
+    let cap = |s: &str| s.parse::<wasmdesk::Capability>().unwrap();
     host.grant("probe", &[cap("read:notes__notes")]).unwrap();
     assert_eq!(
         host.call("probe", "exec", &read).unwrap().result["rows"],
