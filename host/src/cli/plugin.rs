@@ -8,6 +8,7 @@ use serde_json::json;
 use super::args::{Cli, LimitsArgs, PluginCommand};
 use super::{Confirmation, confirm, open_site, output};
 use crate::error::Error;
+use crate::runtime::LimitChange;
 use crate::site::Site;
 use crate::store::Capability;
 
@@ -237,11 +238,12 @@ fn print_grants(site: &mut Site, name: &str, json: bool) -> Result<(), Error> {
 }
 
 fn limits(site: &mut Site, args: &LimitsArgs, json: bool) -> Result<(), Error> {
-    let (memory, deadline) = if args.reset {
-        (Some(None), Some(None))
-    } else {
-        (args.memory_mib.map(Some), args.deadline_ms.map(Some))
+    let change = |value: Option<u32>| match value {
+        _ if args.reset => LimitChange::Reset,
+        Some(n) => LimitChange::Set(n),
+        None => LimitChange::Keep,
     };
+    let (memory, deadline) = (change(args.memory_mib), change(args.deadline_ms));
     let limits = site.set_limits(&args.name, memory, deadline)?;
     output::print(json, json!({"id": args.name, "limits": limits}), || {
         format!(

@@ -20,6 +20,7 @@ pub use seed::{Seed, Step};
 
 use crate::error::{Error, ErrorCode};
 use crate::registry::Status;
+use crate::runtime::Action;
 use crate::site::Site;
 use crate::store::namespace::Namespace;
 
@@ -374,8 +375,10 @@ impl Kit {
                     let name = format!("seed: action {action}");
                     match seed::fill(&payload, &saved) {
                         Ok(payload) => {
-                            let warnings =
-                                self.site.fire(vec![(action.clone(), payload.to_string())]);
+                            let warnings = self.site.fire(vec![Action {
+                                name: action.clone(),
+                                payload: payload.to_string(),
+                            }]);
                             let detail = self.warnings(&warnings, Some(&action));
                             report.check(name, warnings.is_empty(), detail);
                         }
@@ -431,7 +434,10 @@ impl Kit {
             }
             for action in &manifest.actions {
                 let payload = json!({"id": 1, "email": email, "subject": "Kit ticket"});
-                let warnings = self.site.fire(vec![(action.clone(), payload.to_string())]);
+                let warnings = self.site.fire(vec![Action {
+                    name: action.clone(),
+                    payload: payload.to_string(),
+                }]);
                 let detail = self.warnings(&warnings, Some(action));
                 report.check(format!("action {action}"), warnings.is_empty(), detail);
             }

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::manifest::Manifest;
-use crate::runtime::Limits;
+use crate::runtime::{LimitChange, Limits};
 use crate::store::StoreError;
 
 /// An approved plugin: enabled or disabled.
@@ -112,27 +112,26 @@ pub fn limits(conn: &Connection, id: &str) -> Result<Limits, StoreError> {
     })
 }
 
-/// Set (Some) or reset to the default (None) each limit.
+/// Set, reset to the default (a NULL) or keep each limit.
 pub fn set_limits(
     conn: &Connection,
     id: &str,
-    memory_mib: Option<Option<u32>>,
-    deadline_ms: Option<Option<u32>>,
+    memory_mib: LimitChange,
+    deadline_ms: LimitChange,
 ) -> Result<(), StoreError> {
     conn.execute(
         "INSERT OR IGNORE INTO wasmdesk__limits (plugin) VALUES (?1)",
         [id],
     )?;
-    if let Some(memory) = memory_mib {
+    for (column, change) in [("memory_mib", memory_mib), ("deadline_ms", deadline_ms)] {
+        let value = match change {
+            LimitChange::Keep => continue,
+            LimitChange::Reset => None,
+            LimitChange::Set(n) => Some(n),
+        };
         conn.execute(
-            "UPDATE wasmdesk__limits SET memory_mib = ?2 WHERE plugin = ?1",
-            params![id, memory],
-        )?;
-    }
-    if let Some(deadline) = deadline_ms {
-        conn.execute(
-            "UPDATE wasmdesk__limits SET deadline_ms = ?2 WHERE plugin = ?1",
-            params![id, deadline],
+            &format!("UPDATE wasmdesk__limits SET {column} = ?2 WHERE plugin = ?1"),
+            params![id, value],
         )?;
     }
     Ok(())

@@ -3,6 +3,17 @@
 
 use std::time::Duration;
 
+/// What to do with one limit of a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitChange {
+    /// Leave it as it is.
+    Keep,
+    /// Back to the default.
+    Reset,
+    /// This value.
+    Set(u32),
+}
+
 /// Limits that apply to every call of one plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Limits {

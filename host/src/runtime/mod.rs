@@ -17,9 +17,9 @@ use wasmtime::component::{HasSelf, Linker};
 
 pub use call::{CallError, CallErrorKind};
 pub use guest::{FailureKind, Guest, Outcome};
-pub use limits::Limits;
+pub use limits::{LimitChange, Limits};
 pub use plugin::{LoadError, LoadedPlugin};
-pub use state::HostState;
+pub use state::{Action, HostState};
 
 /// The engine, the linker with every import a plugin may use, and where
 /// compiled plugins are cached.

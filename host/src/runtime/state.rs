@@ -22,7 +22,7 @@ pub struct HostState {
     /// The site's secret, for the `identity` import's pseudonyms.
     pub site_key: std::sync::Arc<[u8]>,
     /// Actions the plugin emitted, fired after the call commits.
-    pub events: Emitted,
+    pub events: ActionQueue,
     /// The last store error the plugin was given: named when the plugin
     /// then crashes because it let the error escape (componentize-py and
     /// componentize-js trap on an error of the wrong type).
@@ -63,7 +63,7 @@ impl HostState {
             limiter: MemoryLimiter::new(memory_bytes),
             log: CallLog::default(),
             site_key,
-            events: Emitted::default(),
+            events: ActionQueue::default(),
             last_store_error: None,
             deadline: None,
             clock_base,
@@ -93,11 +93,21 @@ impl HostState {
 const MAX_EVENTS: usize = 100;
 const MAX_PAYLOAD: usize = 1024 * 1024;
 
+/// An action a plugin emitted: its name (`ticket.created`) and its JSON
+/// payload.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub name: String,
+    pub payload: String,
+}
+
 /// Actions emitted during one call, in order.
 #[derive(Debug, Default)]
-pub struct Emitted(pub Vec<(String, String)>);
+pub struct ActionQueue {
+    pub actions: Vec<Action>,
+}
 
-impl Emitted {
+impl ActionQueue {
     /// Queue an action, or say why it was dropped.
     pub fn push(&mut self, event: String, payload: String) -> Result<(), String> {
         if !crate::contract::valid_hook_name(&event) {
@@ -105,7 +115,7 @@ impl Emitted {
                 "dropped action {event:?}: not a valid name (e.g. ticket.created)"
             ));
         }
-        if self.0.len() >= MAX_EVENTS {
+        if self.actions.len() >= MAX_EVENTS {
             return Err(format!(
                 "dropped action {event}: more than {MAX_EVENTS} in one call"
             ));
@@ -117,7 +127,10 @@ impl Emitted {
                 "dropped action {event}: its payload is not JSON of at most {MAX_PAYLOAD} bytes"
             ));
         }
-        self.0.push((event, payload));
+        self.actions.push(Action {
+            name: event,
+            payload,
+        });
         Ok(())
     }
 }

@@ -284,7 +284,7 @@ impl Site {
         // writes: no change without its record.
         let (mut draft, wrote) = self.call_draft(id, operation, &outcome, started, &mut db);
         // The tables the call touched decide who may see its actions' payloads.
-        let call_tables: Vec<String> = if state.events.0.is_empty() {
+        let call_tables: Vec<String> = if state.events.actions.is_empty() {
             vec![]
         } else {
             draft.tables.iter().map(|t| t.table.clone()).collect()
@@ -349,7 +349,7 @@ impl Site {
             ))),
             (Ok(value), Ok(committed)) => {
                 let actions = if committed {
-                    std::mem::take(&mut state.events.0)
+                    std::mem::take(&mut state.events.actions)
                 } else {
                     vec![]
                 };

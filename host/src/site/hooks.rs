@@ -11,7 +11,7 @@ use super::{CallOptions, Site};
 use crate::error::Error;
 use crate::registry::records;
 use crate::runtime::log::CallLog;
-use crate::runtime::{CallError, CallErrorKind, FailureKind};
+use crate::runtime::{Action, CallError, CallErrorKind, FailureKind};
 use crate::store::{Access, Policy};
 
 /// How deep actions may emit further actions before they are dropped, by
@@ -89,10 +89,10 @@ impl Site {
     /// Fire actions to every enabled plugin that handles them, each handler
     /// in its own transaction. Returns one warning per failed handler; the
     /// failure is also written to that plugin's log.
-    pub fn fire(&mut self, events: Vec<(String, String)>) -> Vec<String> {
+    pub fn fire(&mut self, actions: Vec<Action>) -> Vec<String> {
         self.fire_emitted(Emitted {
             source: Source::default(),
-            actions: events,
+            actions,
         })
     }
 
@@ -106,8 +106,8 @@ impl Site {
         let mut queue: VecDeque<(String, String, u32, Rc<Source>)> = VecDeque::new();
         let enqueue = |queue: &mut VecDeque<_>, emitted: Emitted, depth: u32| {
             let source = Rc::new(emitted.source);
-            for (event, payload) in emitted.actions {
-                queue.push_back((event, payload, depth, Rc::clone(&source)));
+            for action in emitted.actions {
+                queue.push_back((action.name, action.payload, depth, Rc::clone(&source)));
             }
         };
         enqueue(&mut queue, emitted, 0);
@@ -156,7 +156,7 @@ impl Site {
                     }
                     Ok(emitted) => {
                         let emitted = emitted.actions;
-                        if let Some((next, _)) = emitted.first()
+                        if let Some(Action { name: next, .. }) = emitted.first()
                             && too_deep.insert((id.clone(), event.clone()))
                         {
                             let warning = format!(
@@ -226,7 +226,7 @@ fn log_line(site: &Site, id: &str, event: &str, level: &'static str, message: &s
 /// Actions a committed call emitted, with where they came from.
 pub(crate) struct Emitted {
     pub source: Source,
-    pub actions: Vec<(String, String)>,
+    pub actions: Vec<Action>,
 }
 
 /// Where actions came from: who may see their payloads follows from it.

@@ -9,7 +9,7 @@ use super::{CallOptions, Site};
 use crate::audit::{Draft, action};
 use crate::error::Error;
 use crate::registry::{self, PluginEntry, Status, records};
-use crate::runtime::Limits;
+use crate::runtime::{LimitChange, Limits};
 use crate::store::namespace::Namespace;
 use crate::store::{Capability, grants};
 
@@ -316,23 +316,23 @@ impl Site {
             .collect())
     }
 
-    /// Set limits (`Some(Some(n))`), reset them (`Some(None)`) or leave them.
+    /// Set, reset or keep each limit; the limits in force afterwards.
     pub fn set_limits(
         &mut self,
         id: &str,
-        memory_mib: Option<Option<u32>>,
-        deadline_ms: Option<Option<u32>>,
+        memory_mib: LimitChange,
+        deadline_ms: LimitChange,
     ) -> Result<Limits, Error> {
         self.inspect(id)?;
-        let check = |name: &str, value: Option<Option<u32>>, max: u32| match value {
-            Some(Some(n)) if n == 0 || n > max => Err(Error::BadRequest(format!(
+        let check = |name: &str, value: LimitChange, max: u32| match value {
+            LimitChange::Set(n) if n == 0 || n > max => Err(Error::BadRequest(format!(
                 "{name} must be between 1 and {max}, not {n}"
             ))),
             _ => Ok(()),
         };
         check("--memory-mib", memory_mib, Limits::MAX.memory_mib)?;
         check("--deadline-ms", deadline_ms, Limits::MAX.deadline_ms)?;
-        if memory_mib.is_none() && deadline_ms.is_none() {
+        if memory_mib == LimitChange::Keep && deadline_ms == LimitChange::Keep {
             return Ok(records::limits(&self.db, id)?);
         }
         let actor = self.actor.clone();

@@ -13,8 +13,15 @@ use crate::runtime::call::{Call, CallError};
 use crate::runtime::{Limits, LoadError, LoadedPlugin};
 
 /// A loaded plugin and the file state it was loaded from.
+/// What says a plugin file changed since it was loaded.
+#[derive(PartialEq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
 pub(super) struct Loaded {
-    stamp: (u64, Option<SystemTime>),
+    stamp: FileStamp,
     result: Result<Rc<LoadedPlugin>, Rc<LoadError>>,
     sha256: String,
 }
@@ -95,7 +102,10 @@ impl Site {
                 cap / (1024 * 1024)
             ));
         }
-        let stamp = (meta.len(), meta.modified().ok());
+        let stamp = FileStamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        };
         if let Some(loaded) = self.loaded.get(id).filter(|l| l.stamp == stamp) {
             return Ok(Some((loaded.sha256.clone(), loaded.result.clone())));
         }
