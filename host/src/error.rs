@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::database::DatabaseError;
 use crate::runtime::{CallError, CallErrorKind, FailureKind};
-use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,7 +30,7 @@ pub enum Error {
     #[error(transparent)]
     Call(#[from] CallError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Database(#[from] DatabaseError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -40,7 +40,7 @@ pub enum Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Error {
-        Error::Store(StoreError::Sqlite(e))
+        Error::Database(DatabaseError::Sqlite(e))
     }
 }
 
@@ -63,7 +63,7 @@ impl Error {
             Error::Tampered(_) => ErrorCode::Tampered,
             Error::TestFailed(_) => ErrorCode::TestFailed,
             Error::Call(call) => ErrorCode::of_call(call),
-            Error::Store(store) => match store.sqlite_code() {
+            Error::Database(database) => match database.sqlite_code() {
                 Some(rusqlite::ErrorCode::DiskFull) => ErrorCode::StorageFull,
                 Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
                     ErrorCode::Busy

@@ -11,6 +11,7 @@ mod audit;
 mod bridge;
 mod cli;
 mod contract;
+mod database;
 mod devkit;
 mod emails;
 mod engine;
@@ -21,17 +22,16 @@ mod pseudonym;
 mod registry;
 mod runtime;
 mod site;
-mod store;
 mod text;
 
 // What the binary, the benchmarks and the tests use; everything else is
 // the crate's own.
 pub use bridge::serve as serve_bridge;
 pub use cli::main;
+pub use database::Capability;
 pub use error::{Error, ErrorCode};
 pub use privacy::Subject;
 pub use site::Site;
-pub use store::Capability;
 
 /// Milliseconds since the Unix epoch, as stored in the site database.
 pub fn now_ms() -> i64 {

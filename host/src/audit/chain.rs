@@ -72,7 +72,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The statements `append` runs, prepared once per connection and cached,
 /// also on plugins' connections: each carries the host's tag
-/// ([`crate::store::plugin_db::host_tag`]).
+/// ([`crate::database::plugin_db::host_tag`]).
 struct AppendSql {
     head: String,
     insert: String,
@@ -82,7 +82,7 @@ struct AppendSql {
 fn append_sql() -> &'static AppendSql {
     static SQL: std::sync::OnceLock<AppendSql> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
-        let tag = crate::store::plugin_db::host_tag();
+        let tag = crate::database::plugin_db::host_tag();
         AppendSql {
             head: format!(
                 "{tag}SELECT seq, hash, at FROM wasmdesk__audit ORDER BY seq DESC LIMIT 1"

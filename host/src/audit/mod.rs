@@ -14,7 +14,7 @@ pub mod time;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::store::plugin_db::TableUse;
+pub use crate::database::plugin_db::TableUse;
 pub use chain::{Head, Verification};
 
 /// Who acted: `cli:USER`, `bridge:CALLER` (the id the CMS passes), or

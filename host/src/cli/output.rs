@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
+use crate::database::Capability;
 use crate::privacy::{ErasureReport, RawBytes, Verification};
 use crate::registry::PluginEntry;
 use crate::registry::manifest::{Manifest, Processing};
 use crate::site::{EnableReport, RemoveReport};
-use crate::store::Capability;
 
 /// Print `value` as JSON, or the text `human` makes.
 pub fn print(json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
@@ -111,7 +111,7 @@ fn manifest_details(out: &mut String, m: &Manifest) {
     ));
     out.push_str(&format!(
         "  own tables: {}*\n",
-        crate::store::namespace::Namespace::of(&m.id).prefix()
+        crate::database::namespace::Namespace::of(&m.id).prefix()
     ));
     if m.capabilities.is_empty() {
         out.push_str("  asks for: nothing outside its own tables\n");

@@ -7,10 +7,10 @@ use serde_json::json;
 
 use super::args::{Cli, LimitsArgs, PluginCommand};
 use super::{Confirmation, confirm, open_site, output};
+use crate::database::Capability;
 use crate::error::Error;
 use crate::runtime::LimitChange;
 use crate::site::Site;
-use crate::store::Capability;
 
 /// Run a plugin subcommand. `new` and `test` never open the site at `root`;
 /// every other one opens it first.

@@ -18,11 +18,11 @@ use serde_json::json;
 
 pub use seed::{Seed, Step};
 
+use crate::database::namespace::Namespace;
 use crate::error::{Error, ErrorCode};
 use crate::registry::Status;
 use crate::runtime::Action;
 use crate::site::Site;
-use crate::store::namespace::Namespace;
 
 /// The data subject the kit seeds, erases and looks for.
 pub const SUBJECT: &str = "kit-subject@example.com";
@@ -518,7 +518,7 @@ fn explain(detail: &str, id: &str, with: &[String]) -> String {
             continue;
         }
         seen.push(table.clone());
-        if crate::store::namespace::is_host_table(&table) {
+        if crate::database::namespace::is_host_table(&table) {
             continue;
         }
         let Some(ns) = Namespace::containing(&table) else {
@@ -580,7 +580,7 @@ mod tests {
     use super::*;
 
     const CSAT: &str = "action ticket.status-changed: plugin \"csat\" action ticket.status-changed: \
-                        csat: StoreError::Sql(\"no such table: tickets__tickets\")";
+                        csat: DatabaseError::Sql(\"no such table: tickets__tickets\")";
 
     #[test]
     fn a_failed_handler_is_said_once_with_what_to_do() {
@@ -591,7 +591,7 @@ mod tests {
         );
         assert_eq!(
             detail,
-            "plugin \"csat\" failed: csat: StoreError::Sql(\"no such table: tickets__tickets\"); \
+            "plugin \"csat\" failed: csat: DatabaseError::Sql(\"no such table: tickets__tickets\"); \
              the test site has no table tickets__tickets: it belongs to plugin tickets; run the \
              kit with --with tickets"
         );

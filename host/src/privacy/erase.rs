@@ -63,7 +63,7 @@ impl Site {
                 let hash = self.subject_hash(&subject.email)?;
                 Some(
                     crate::audit::query::tables_awaiting_erasure(self.db(), &hash, ERASE_OPERATION)
-                        .map_err(|e| Error::Store(e.into()))?,
+                        .map_err(|e| Error::Database(e.into()))?,
                 )
             }
         };
@@ -249,13 +249,13 @@ impl Site {
                     "SELECT id, archive FROM wasmdesk__requests WHERE (subject_hash = ?1 OR lower(email) = ?2) \
                      AND id IS NOT ?3",
                 )
-                .map_err(|e| Error::Store(e.into()))?;
+                .map_err(|e| Error::Database(e.into()))?;
             stmt.query_map(rusqlite::params![hash, subject.email, keep], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
-            .map_err(|e| Error::Store(e.into()))?
+            .map_err(|e| Error::Database(e.into()))?
             .collect::<rusqlite::Result<_>>()
-            .map_err(|e| Error::Store(e.into()))?
+            .map_err(|e| Error::Database(e.into()))?
         };
         for (id, archive) in rows {
             if let Some(archive) = archive {
@@ -280,7 +280,7 @@ impl Site {
                      completed_at = coalesce(completed_at, ?2) WHERE id = ?1",
                     rusqlite::params![id, crate::now_ms()],
                 )
-                .map_err(|e| Error::Store(e.into()))?;
+                .map_err(|e| Error::Database(e.into()))?;
         }
         if let Some(running) = keep {
             // The request being run forgets the address now that every
@@ -290,7 +290,7 @@ impl Site {
                     "UPDATE wasmdesk__requests SET email = NULL, name = NULL WHERE id = ?1",
                     [running],
                 )
-                .map_err(|e| Error::Store(e.into()))?;
+                .map_err(|e| Error::Database(e.into()))?;
         }
         self.scrub_logs(subject)?;
         // Half-written archives of interrupted exports may hold anyone.
@@ -355,7 +355,7 @@ impl Site {
     ) -> Result<RawBytes, Error> {
         self.db()
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .map_err(|e| Error::Store(e.into()))?;
+            .map_err(|e| Error::Database(e.into()))?;
         let db = &self.paths().db;
         let wal = db.with_extension("db-wal");
         let io = |path: &Path| {
@@ -368,7 +368,7 @@ impl Site {
                 let page_size: i64 = self
                     .db()
                     .query_row("PRAGMA page_size", [], |r| r.get(0))
-                    .map_err(|e| Error::Store(e.into()))?;
+                    .map_err(|e| Error::Database(e.into()))?;
                 let page_size = page_size.max(1) as u64;
                 let len = std::fs::metadata(db).map_err(io(db))?.len();
                 (
@@ -419,7 +419,7 @@ impl Site {
 }
 
 fn owner_of(owners: &[(Namespace, String)], table: &str) -> String {
-    if crate::store::namespace::is_host_table(table) {
+    if crate::database::namespace::is_host_table(table) {
         return "host".into();
     }
     owners

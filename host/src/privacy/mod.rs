@@ -17,11 +17,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::contract::privacy as wit;
+use crate::database::namespace::Namespace;
 use crate::error::Error;
 use crate::registry::records;
 use crate::runtime::{CallError, CallErrorKind, FailureKind};
 use crate::site::{CallOptions, Site};
-use crate::store::namespace::Namespace;
 use residue::WalPages;
 use wasmdesk_identifiers::Person;
 

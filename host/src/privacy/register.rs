@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
+use crate::database::Capability;
+use crate::database::namespace::Namespace;
 use crate::error::Error;
 use crate::registry::manifest::{PersonalField, RetentionRule};
 use crate::registry::records;
 use crate::site::Site;
-use crate::store::Capability;
-use crate::store::namespace::Namespace;
 
 #[derive(Debug, Serialize)]
 pub struct Register {

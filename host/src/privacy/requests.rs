@@ -115,7 +115,7 @@ impl Site {
     ) -> Result<NewRequest, Error> {
         let mut token = [0u8; 16];
         getrandom::fill(&mut token)
-            .map_err(|e| Error::Store(crate::store::StoreError::Secret(e.to_string())))?;
+            .map_err(|e| Error::Database(crate::database::DatabaseError::Secret(e.to_string())))?;
         let token = hex(&token);
         let now = crate::now_ms();
         let name = subject

@@ -14,7 +14,7 @@ use rusqlite::types::ValueRef;
 use serde::Serialize;
 use wasmdesk_identifiers::{ByteSearch, Person};
 
-use crate::store::StoreError;
+use crate::database::DatabaseError;
 
 /// Rows of one column that still hold an identifier.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,7 @@ pub struct Residue {
 
 /// Tables whose rows are searched: every real table (virtual tables are
 /// searched through their shadow tables, which hold their data).
-fn tables(conn: &Connection) -> Result<Vec<String>, StoreError> {
+fn tables(conn: &Connection) -> Result<Vec<String>, DatabaseError> {
     let mut stmt = conn.prepare(
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
          AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
@@ -37,7 +37,7 @@ fn tables(conn: &Connection) -> Result<Vec<String>, StoreError> {
     Ok(names)
 }
 
-fn columns(conn: &Connection, table: &str) -> Result<Vec<String>, StoreError> {
+fn columns(conn: &Connection, table: &str) -> Result<Vec<String>, DatabaseError> {
     let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
     let names = stmt
         .query_map([table], |r| r.get(0))?
@@ -56,7 +56,7 @@ pub fn scan(
     conn: &Connection,
     person: &Person,
     only: Option<&BTreeSet<String>>,
-) -> Result<(Vec<Residue>, Vec<String>), StoreError> {
+) -> Result<(Vec<Residue>, Vec<String>), DatabaseError> {
     let mut found = Vec::new();
     let wanted = |table: &str| {
         let table = table.to_ascii_lowercase();

@@ -95,7 +95,7 @@ impl Site {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| Error::Store(e.into()))
+            .map_err(|e| Error::Database(e.into()))
     }
 
     /// Delete export archives of requests done before `cutoff_ms`; the
@@ -108,12 +108,12 @@ impl Site {
                     "SELECT id, archive FROM wasmdesk__requests WHERE kind = 'export' AND status = 'done'
                      AND completed_at <= ?1 AND (archive IS NOT NULL OR email IS NOT NULL)",
                 )
-                .map_err(|e| Error::Store(e.into()))?;
+                .map_err(|e| Error::Database(e.into()))?;
             let rows = stmt
                 .query_map([cutoff_ms], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(|e| Error::Store(e.into()))?;
+                .map_err(|e| Error::Database(e.into()))?;
             rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| Error::Store(e.into()))?
+                .map_err(|e| Error::Database(e.into()))?
         };
         if !dry_run {
             for (id, archive) in &expired {
@@ -132,7 +132,7 @@ impl Site {
                 }
                 self.db()
                     .execute("UPDATE wasmdesk__requests SET archive = NULL, email = NULL, name = NULL, report = json_object('archive', 'deleted on expiry') WHERE id = ?1", [id])
-                    .map_err(|e| Error::Store(e.into()))?;
+                    .map_err(|e| Error::Database(e.into()))?;
             }
         }
         let days = self
@@ -185,7 +185,7 @@ impl Site {
                 params![plugin, rule],
             ),
         };
-        result.map_err(|e| Error::Store(e.into()))?;
+        result.map_err(|e| Error::Database(e.into()))?;
         let rule = self
             .retention_rules()?
             .into_iter()
@@ -208,7 +208,7 @@ impl Site {
     ) -> Result<Applied, Error> {
         let actor = self.actor().clone();
         let (pruned, head) = crate::audit::chain::prune(self.db(), &actor, cutoff_ms, dry_run)
-            .map_err(|e| Error::Store(e.into()))?;
+            .map_err(|e| Error::Database(e.into()))?;
         if let Some(head) = head {
             self.note_head(head);
         }

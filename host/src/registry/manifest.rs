@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::Exports;
 use crate::contract::manifest as wit;
-use crate::store::Access;
-use crate::store::grants::Capability;
-use crate::store::namespace::Namespace;
+use crate::database::Access;
+use crate::database::grants::Capability;
+use crate::database::namespace::Namespace;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {

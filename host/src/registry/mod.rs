@@ -10,8 +10,8 @@ use serde::Serialize;
 
 pub use manifest::Manifest;
 
+use crate::database::Capability;
 use crate::runtime::Limits;
-use crate::store::Capability;
 
 /// Where a plugin stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -4,8 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::manifest::Manifest;
+use crate::database::DatabaseError;
 use crate::runtime::{LimitChange, Limits};
-use crate::store::StoreError;
 
 /// An approved plugin: enabled or disabled.
 #[derive(Debug, Clone)]
@@ -16,7 +16,7 @@ pub struct Record {
     pub manifest: Manifest,
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<Record>, StoreError> {
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Record>, DatabaseError> {
     let row = conn
         .prepare_cached("SELECT id, state, sha256, manifest FROM wasmdesk__plugins WHERE id = ?1")?
         .query_row([id], |r| {
@@ -41,7 +41,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Record>, StoreError> {
 }
 
 /// Every enabled plugin's record, by id.
-pub fn enabled(conn: &Connection) -> Result<Vec<Record>, StoreError> {
+pub fn enabled(conn: &Connection) -> Result<Vec<Record>, DatabaseError> {
     let mut records = Vec::new();
     for id in ids(conn)? {
         if let Some(record) = get(conn, &id)?.filter(|r| r.enabled) {
@@ -51,7 +51,7 @@ pub fn enabled(conn: &Connection) -> Result<Vec<Record>, StoreError> {
     Ok(records)
 }
 
-pub fn ids(conn: &Connection) -> Result<Vec<String>, StoreError> {
+pub fn ids(conn: &Connection) -> Result<Vec<String>, DatabaseError> {
     let mut stmt = conn.prepare_cached("SELECT id FROM wasmdesk__plugins ORDER BY id")?;
     let ids = stmt
         .query_map([], |r| r.get(0))?
@@ -66,7 +66,7 @@ pub fn approve(
     sha256: &str,
     manifest: &Manifest,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<(), DatabaseError> {
     let manifest = serde_json::to_string(manifest).expect("a manifest always serializes");
     conn.execute(
         "INSERT INTO wasmdesk__plugins (id, state, sha256, manifest, approved_at, updated_at)
@@ -84,7 +84,7 @@ pub fn set_enabled(
     id: &str,
     enabled: bool,
     now: i64,
-) -> Result<bool, StoreError> {
+) -> Result<bool, DatabaseError> {
     let state = if enabled { "enabled" } else { "disabled" };
     let n = conn.execute(
         "UPDATE wasmdesk__plugins SET state = ?2, updated_at = ?3 WHERE id = ?1",
@@ -93,14 +93,14 @@ pub fn set_enabled(
     Ok(n > 0)
 }
 
-pub fn delete(conn: &Connection, id: &str) -> Result<(), StoreError> {
+pub fn delete(conn: &Connection, id: &str) -> Result<(), DatabaseError> {
     conn.execute("DELETE FROM wasmdesk__plugins WHERE id = ?1", [id])?;
     conn.execute("DELETE FROM wasmdesk__limits WHERE plugin = ?1", [id])?;
     Ok(())
 }
 
 /// The plugin's limits: the site owner's settings over the defaults.
-pub fn limits(conn: &Connection, id: &str) -> Result<Limits, StoreError> {
+pub fn limits(conn: &Connection, id: &str) -> Result<Limits, DatabaseError> {
     let row: Option<(Option<u32>, Option<u32>)> = conn
         .prepare_cached("SELECT memory_mib, deadline_ms FROM wasmdesk__limits WHERE plugin = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -118,7 +118,7 @@ pub fn set_limits(
     id: &str,
     memory_mib: LimitChange,
     deadline_ms: LimitChange,
-) -> Result<(), StoreError> {
+) -> Result<(), DatabaseError> {
     conn.execute(
         "INSERT OR IGNORE INTO wasmdesk__limits (plugin) VALUES (?1)",
         [id],

@@ -10,7 +10,7 @@ use super::guest::{FailureKind, Guest};
 use super::limits::Limits;
 use super::plugin::LoadedPlugin;
 use super::state::HostState;
-use crate::store::{Denial, PluginDb};
+use crate::database::{Denial, PluginDb};
 
 /// Who is called, for what, under which limits.
 pub struct Call<'a> {

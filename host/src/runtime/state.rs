@@ -9,7 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::MemoryLimiter;
 use super::log::CallLog;
-use crate::store::PluginDb;
+use crate::database::PluginDb;
 
 /// Most bytes a plugin may print to stdout or stderr in one call.
 const STDIO_CAP: usize = 256 * 1024;

@@ -117,7 +117,7 @@ impl AuditWriter {
             }
             Err(e) => {
                 self.failure_reported = true;
-                Err(Error::Store(crate::store::StoreError::Audit(e)))
+                Err(Error::Database(crate::database::DatabaseError::Audit(e)))
             }
         }
     }

@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use super::{Site, hooks};
 use crate::audit::{self, Draft, action};
+use crate::database::{CallAccess, PluginDb};
 use crate::error::{Error, ErrorCode};
 use crate::registry::{Status, records};
 use crate::runtime::FailureKind;
 use crate::runtime::call::{self, Call, CallError, CallErrorKind};
 use crate::runtime::{Guest, HostState, LoadedPlugin, Outcome};
-use crate::store::{CallAccess, PluginDb};
 
 /// What an export returned through [`Runtime::invoke`](crate::runtime::Runtime::invoke):
 /// its value or reported failure, or the call's own error (a trap, the
@@ -26,7 +26,7 @@ type Returned<R> = Result<Result<R, (FailureKind, String)>, CallError>;
 pub(crate) struct CallOptions {
     /// Grants other than those in force (setup runs with the ones about to
     /// be approved).
-    grants: Option<Vec<(String, crate::store::Access)>>,
+    grants: Option<Vec<(String, crate::database::Access)>>,
     access: CallAccess,
     /// A deadline the call gets at least, whatever the plugin's limit.
     min_deadline_ms: u32,
@@ -48,7 +48,7 @@ impl CallOptions {
 
     /// `setup` migrates tables once per approval, which can take long on a
     /// big site: ten minutes at least.
-    pub(super) fn setup(grants: Vec<(String, crate::store::Access)>) -> CallOptions {
+    pub(super) fn setup(grants: Vec<(String, crate::database::Access)>) -> CallOptions {
         CallOptions {
             grants: Some(grants),
             access: CallAccess::ReadWrite,
@@ -212,7 +212,7 @@ impl Site {
         &mut self,
         plugin: &LoadedPlugin,
         call: &Call<'_>,
-        grants: Vec<(String, crate::store::Access)>,
+        grants: Vec<(String, crate::database::Access)>,
         access: CallAccess,
         started: Instant,
         f: &impl Fn(&mut Guest<'_>) -> Outcome<R>,
@@ -341,7 +341,7 @@ impl Site {
         match (outcome, finished) {
             // The host's failure, not the plugin's: a full disk is
             // `storage_full`, a held lock `busy`.
-            (Ok(_), Err(e)) if e.sqlite_code().is_some() => Err(Error::Store(e)),
+            (Ok(_), Err(e)) if e.sqlite_code().is_some() => Err(Error::Database(e)),
             (Ok(_), Err(e)) => Err(Error::Call(CallError::failed(
                 call,
                 FailureKind::Fault,

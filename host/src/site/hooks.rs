@@ -8,11 +8,11 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::{CallOptions, Site};
+use crate::database::{Access, Policy};
 use crate::error::Error;
 use crate::registry::records;
 use crate::runtime::log::CallLog;
 use crate::runtime::{Action, CallError, CallErrorKind, FailureKind};
-use crate::store::{Access, Policy};
 
 /// How deep actions may emit further actions before they are dropped, by
 /// default; `WASMDESK_MAX_ACTION_DEPTH` sets it.

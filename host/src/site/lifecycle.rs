@@ -7,11 +7,11 @@ use serde::Serialize;
 
 use super::{CallOptions, Site};
 use crate::audit::{Draft, action};
+use crate::database::namespace::Namespace;
+use crate::database::{Capability, grants};
 use crate::error::Error;
 use crate::registry::{self, PluginEntry, Status, records};
 use crate::runtime::{LimitChange, Limits};
-use crate::store::namespace::Namespace;
-use crate::store::{Capability, grants};
 
 /// What `enable` did.
 #[derive(Debug, Serialize)]
@@ -61,8 +61,8 @@ fn drop_namespace(conn: &Connection, id: &str) -> Result<(), Error> {
 }
 
 fn sort_grants(
-    mut grants: Vec<(String, crate::store::Access)>,
-) -> Vec<(String, crate::store::Access)> {
+    mut grants: Vec<(String, crate::database::Access)>,
+) -> Vec<(String, crate::database::Access)> {
     grants.sort_by_key(|(t, _)| t.to_ascii_lowercase());
     grants
 }

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::audit::{self, Actor, Draft, action};
+use crate::database::{PluginDb, db, schema};
 use crate::error::Error;
 use crate::runtime::Runtime;
-use crate::store::{PluginDb, db, schema};
 
 /// The paths of a site's parts.
 #[derive(Debug, Clone)]

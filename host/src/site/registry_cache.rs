@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use rusqlite::Connection;
 
+use crate::database::{Access, DatabaseError, grants};
 use crate::registry::records::{self, Record};
 use crate::runtime::Limits;
-use crate::store::{Access, StoreError, grants};
 
 /// One plugin's registry entries as of one database version.
 pub(crate) struct Registered {
@@ -30,7 +30,7 @@ pub(crate) struct RegistryCache {
 }
 
 impl RegistryCache {
-    pub fn get(&mut self, conn: &Connection, id: &str) -> Result<Rc<Registered>, StoreError> {
+    pub fn get(&mut self, conn: &Connection, id: &str) -> Result<Rc<Registered>, DatabaseError> {
         let data_version: i64 = conn
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?;

@@ -10,13 +10,13 @@ use rusqlite::types::Value as SqlValue;
 use wasmdesk_identifiers::{ByteSearch, Person};
 
 use super::{OTHER, Report, SUBJECT};
+use crate::database::namespace::Namespace;
 use crate::error::Error;
 use crate::privacy::residue::{self, Residue};
 use crate::privacy::{ErasureReport, Scope, Subject};
 use crate::registry::Manifest;
 use crate::registry::manifest::{DataPolicy, PersonalField};
 use crate::site::Site;
-use crate::store::namespace::Namespace;
 
 const FILES: &str = "privacy: no personal data in the site's files (logs/ included)";
 const SEEDED: &str = "privacy: every declared personal column holds the subject's data";
@@ -564,7 +564,7 @@ fn holdings(site: &Site, id: &str, email: &str) -> Result<Vec<Residue>, Error> {
             stmt.query_map([], |r| r.get::<_, String>(0))?
                 .collect::<rusqlite::Result<_>>()
         })
-        .map_err(|e| Error::Store(e.into()))?;
+        .map_err(|e| Error::Database(e.into()))?;
     let mine: BTreeSet<String> = tables.into_iter().filter(|t| ns.owns(t)).collect();
     if mine.is_empty() {
         return Ok(vec![]);

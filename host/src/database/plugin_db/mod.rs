@@ -11,7 +11,7 @@ use rusqlite::{Connection, ErrorCode};
 use super::authorizer::SharedAuth;
 use super::policy::{Access, Denial, Policy};
 use super::watchdog::{Deadline, Watchdog};
-use super::{StoreError, db};
+use super::{DatabaseError, db};
 use crate::contract::store::QueryResult;
 use crate::contract::types::{self as wit, Value};
 
@@ -165,7 +165,7 @@ impl CallState {
 
 impl PluginDb {
     /// Open the plugin's connection to `path` with the given grants.
-    pub fn open(path: &Path, plugin: &str, grants: Grants) -> Result<PluginDb, StoreError> {
+    pub fn open(path: &Path, plugin: &str, grants: Grants) -> Result<PluginDb, DatabaseError> {
         let mut conn = db::open_connection(path)?;
         db::restrict_for_plugin(&conn);
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -176,7 +176,7 @@ impl PluginDb {
         conn.progress_handler(PROGRESS_STEPS, Some(move || watch.passed()))?;
         // The backstop for work that never reaches the progress handler.
         let watchdog =
-            Watchdog::start(&conn, Arc::clone(&deadline)).map_err(StoreError::Watchdog)?;
+            Watchdog::start(&conn, Arc::clone(&deadline)).map_err(DatabaseError::Watchdog)?;
         Ok(PluginDb {
             _watchdog: watchdog,
             conn,
@@ -202,7 +202,7 @@ impl PluginDb {
         deadline: Instant,
         result_cap: usize,
         access: CallAccess,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), DatabaseError> {
         if grants != self.grants {
             // Statements cached under the old grants must be authorized again.
             self.conn.flush_prepared_statement_cache();
@@ -289,7 +289,7 @@ impl PluginDb {
 
     /// End the call: commit if asked to and nothing doomed it, else roll back.
     /// Returns whether it committed.
-    pub fn finish_call(&mut self, commit: bool) -> Result<bool, StoreError> {
+    pub fn finish_call(&mut self, commit: bool) -> Result<bool, DatabaseError> {
         self.set_deadline(None);
         self.auth.lock().read_only = false;
         let was_in_call = std::mem::take(&mut self.call.in_call);

@@ -6,7 +6,7 @@ use rusqlite::ErrorCode;
 
 use super::PluginDb;
 use crate::contract::types as wit;
-use crate::store::policy::{Access, Denial};
+use crate::database::policy::{Access, Denial};
 
 impl PluginDb {
     /// Once the call's transaction is lost or the store failed under it
@@ -56,7 +56,7 @@ impl PluginDb {
             let policy = self.policy();
             if !policy.allows(table, Access::Read)
                 && let Err(denial) =
-                    policy.check(crate::store::policy::Request::Read { table }, None)
+                    policy.check(crate::database::policy::Request::Read { table }, None)
             {
                 return self.deny(denial);
             }

@@ -22,7 +22,7 @@ pub use policy::{Access, Denial, Policy};
 /// Failures of the site database itself (not of a plugin's statements,
 /// which the plugin receives as WIT `store-error` values).
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum DatabaseError {
     #[error("cannot open the site database {}: {source}", path.display())]
     Open {
         path: PathBuf,
@@ -46,13 +46,13 @@ pub enum StoreError {
     Watchdog(std::io::Error),
 }
 
-impl StoreError {
+impl DatabaseError {
     /// SQLite's code for the failure underneath, if there is one.
     pub fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
         match self {
-            StoreError::Open { source, .. }
-            | StoreError::Sqlite(source)
-            | StoreError::Audit(source) => source.sqlite_error_code(),
+            DatabaseError::Open { source, .. }
+            | DatabaseError::Sqlite(source)
+            | DatabaseError::Audit(source) => source.sqlite_error_code(),
             _ => None,
         }
     }

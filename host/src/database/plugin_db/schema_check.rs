@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::errors::sqlite_message;
 use super::{MAX_SCHEMA_BYTES, PluginDb, host_tag};
 use crate::contract::types as wit;
-use crate::store::policy::Denial;
+use crate::database::policy::Denial;
 
 impl PluginDb {
     /// Every schema object as (name, table it belongs to), for comparing
@@ -36,7 +36,7 @@ impl PluginDb {
         let ns = policy.namespace();
         let outside = |(name, table): &&(String, String)| {
             let own = ns.owns(name) && ns.owns(table);
-            let auto_index = crate::store::policy::is_auto_index(name) && ns.owns(table);
+            let auto_index = crate::database::policy::is_auto_index(name) && ns.owns(table);
             !(own || auto_index || name == "sqlite_sequence")
         };
         if let Some((name, _)) = after.difference(before).find(outside) {

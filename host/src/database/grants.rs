@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use rusqlite::{Connection, params};
 
-use super::StoreError;
+use super::DatabaseError;
 use super::namespace::{self, Namespace};
 use super::policy::Access;
 
@@ -75,7 +75,7 @@ impl Capability {
 }
 
 /// The plugin's grants, sorted by table.
-pub fn list(conn: &Connection, plugin: &str) -> Result<Vec<(String, Access)>, StoreError> {
+pub fn list(conn: &Connection, plugin: &str) -> Result<Vec<(String, Access)>, DatabaseError> {
     let mut stmt = conn.prepare_cached(
         "SELECT tbl, access FROM wasmdesk__grants WHERE plugin = ?1 ORDER BY lower(tbl)",
     )?;
@@ -97,7 +97,7 @@ pub fn grant(
     plugin: &str,
     cap: &Capability,
     now_ms: i64,
-) -> Result<(), StoreError> {
+) -> Result<(), DatabaseError> {
     conn.execute(
         "INSERT INTO wasmdesk__grants (plugin, tbl, access, granted_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (plugin, tbl) DO UPDATE SET access = excluded.access, granted_at = excluded.granted_at",
@@ -108,7 +108,7 @@ pub fn grant(
 
 /// Take back `cap`: revoking write leaves read; revoking read removes the
 /// grant. Returns whether anything changed.
-pub fn revoke(conn: &Connection, plugin: &str, cap: &Capability) -> Result<bool, StoreError> {
+pub fn revoke(conn: &Connection, plugin: &str, cap: &Capability) -> Result<bool, DatabaseError> {
     let changed = match cap.access {
         Access::Write => conn.execute(
             "UPDATE wasmdesk__grants SET access = 'read' WHERE plugin = ?1 AND tbl = ?2 AND access = 'write'",
@@ -123,7 +123,7 @@ pub fn revoke(conn: &Connection, plugin: &str, cap: &Capability) -> Result<bool,
 }
 
 /// Remove every grant of `plugin`.
-pub fn revoke_all(conn: &Connection, plugin: &str) -> Result<(), StoreError> {
+pub fn revoke_all(conn: &Connection, plugin: &str) -> Result<(), DatabaseError> {
     conn.execute("DELETE FROM wasmdesk__grants WHERE plugin = ?1", [plugin])?;
     Ok(())
 }

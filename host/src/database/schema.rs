@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use super::StoreError;
+use super::DatabaseError;
 
 /// Bumped with every change below; stored in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 4;
@@ -144,7 +144,7 @@ const GUARDS: &[(&str, &str)] = &[
 
 /// The names of audit guards that are missing (dropped behind the host's
 /// back); `restore_guards` puts them back.
-pub fn missing_guards(conn: &Connection) -> Result<Vec<&'static str>, StoreError> {
+pub fn missing_guards(conn: &Connection) -> Result<Vec<&'static str>, DatabaseError> {
     let present: i64 = conn.query_row(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'wasmdesk\\_\\_audit%' ESCAPE '\\'",
         [],
@@ -168,7 +168,7 @@ pub fn missing_guards(conn: &Connection) -> Result<Vec<&'static str>, StoreError
 }
 
 /// Create the named guards (inside the caller's transaction).
-pub fn restore_guards(conn: &Connection, names: &[&str]) -> Result<(), StoreError> {
+pub fn restore_guards(conn: &Connection, names: &[&str]) -> Result<(), DatabaseError> {
     for (name, sql) in GUARDS {
         if names.contains(name) {
             conn.execute_batch(sql)?;
@@ -178,10 +178,10 @@ pub fn restore_guards(conn: &Connection, names: &[&str]) -> Result<(), StoreErro
 }
 
 /// Bring the host tables to the current version.
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+pub fn migrate(conn: &mut Connection) -> Result<(), DatabaseError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(StoreError::TooNew {
+        return Err(DatabaseError::TooNew {
             found: version,
             supported: SCHEMA_VERSION,
         });
@@ -203,7 +203,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         // The key for hashing subjects' identifiers (audit, requests,
         // erasure journal): never leaves the site.
         let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| StoreError::Secret(e.to_string()))?;
+        getrandom::fill(&mut secret).map_err(|e| DatabaseError::Secret(e.to_string()))?;
         let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
         tx.execute(
             "INSERT INTO wasmdesk__site (key, value) VALUES ('secret', ?1)",

@@ -95,9 +95,11 @@ const MIB: usize = 1024 * 1024;
 fn sqlite_memory_over_the_plugins_budget_fails_the_call_and_the_next_call_works() {
     // SQLite's heap limit is process-wide and the other tests of this
     // binary run on threads beside this one: run it in a process alone.
-    let name = "store::plugin_db::tests::heap_budget_alone";
+    // The test's path without the crate's name, wherever the module moves.
+    let module = module_path!().split_once("::").map_or("", |(_, path)| path);
+    let name = format!("{module}::heap_budget_alone");
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--ignored", "--test-threads=1"])
+        .args(["--exact", &name, "--ignored", "--test-threads=1"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

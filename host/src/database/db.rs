@@ -8,7 +8,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::limits::Limit;
 use rusqlite::{Connection, OpenFlags};
 
-use super::StoreError;
+use super::DatabaseError;
 
 /// How long a connection waits for another process's write lock.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -97,12 +97,12 @@ impl Drop for HeapBudget {
 }
 
 /// Open an existing site database (or create it, for `init`).
-pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+pub fn open_connection(path: &Path) -> Result<Connection, DatabaseError> {
     limit_sqlite_heap();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Open {
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| DatabaseError::Open {
         path: path.to_path_buf(),
         source: e,
     })?;
