@@ -107,26 +107,76 @@ fn subject_arg(args: &Value) -> Result<Subject, Error> {
     Ok(subject)
 }
 
-/// Run one request against the site.
+/// Run one request against the site: a host op, a privacy op, or a
+/// plugin's command (`PLUGIN.COMMAND`).
 pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
     let result = match request.op.as_str() {
-        "site.info" => {
-            let enabled: Vec<String> = site
-                .plugins()?
-                .into_iter()
-                .filter(|p| p.status == Status::Enabled)
-                .map(|p| p.id)
-                .collect();
+        "site.info" => site_info(site)?,
+        "plugin.list" => plugin_list(site)?,
+        op => match privacy_op(site, op, &request.args)? {
+            Some(result) => result,
+            None => {
+                let Some((plugin, command)) = op.split_once('.') else {
+                    return Err(Error::UnknownOp(format!(
+                        "unknown op {op:?}: use PLUGIN.COMMAND, site.info or plugin.list"
+                    )));
+                };
+                return site.call(plugin, command, &request.args.to_string());
+            }
+        },
+    };
+    Ok(CallOutput {
+        result,
+        warnings: vec![],
+    })
+}
+
+/// `site.info`: the protocol, the version, the site and its enabled plugins.
+fn site_info(site: &mut Site) -> Result<Value, Error> {
+    let enabled: Vec<String> = site
+        .plugins()?
+        .into_iter()
+        .filter(|p| p.status == Status::Enabled)
+        .map(|p| p.id)
+        .collect();
+    Ok(json!({
+        "protocol": PROTOCOL_VERSION,
+        "wasmdesk": env!("CARGO_PKG_VERSION"),
+        "site": site.paths().root.display().to_string(),
+        "plugins": enabled,
+    }))
+}
+
+/// `plugin.list`: every plugin with its status and commands.
+fn plugin_list(site: &mut Site) -> Result<Value, Error> {
+    let plugins: Vec<Value> = site
+        .plugins()?
+        .iter()
+        .map(|p| {
+            let commands: Vec<&str> = p
+                .manifest
+                .as_ref()
+                .map(|m| m.commands.iter().map(|c| c.name.as_str()).collect())
+                .unwrap_or_default();
             json!({
-                "protocol": PROTOCOL_VERSION,
-                "wasmdesk": env!("CARGO_PKG_VERSION"),
-                "site": site.paths().root.display().to_string(),
-                "plugins": enabled,
+                "id": p.id,
+                "status": p.status,
+                "version": p.manifest.as_ref().map(|m| m.version.clone()),
+                "note": p.note,
+                "commands": commands,
             })
-        }
+        })
+        .collect();
+    Ok(json!(plugins))
+}
+
+/// A `privacy.*` op's result; `None` for any other op (it goes to a
+/// plugin, and `privacy` is no plugin's id).
+fn privacy_op(site: &mut Site, op: &str, args: &Value) -> Result<Option<Value>, Error> {
+    Ok(Some(match op {
         "privacy.request" => {
-            let subject = subject_arg(&request.args)?;
-            let kind = match request.args["kind"].as_str() {
+            let subject = subject_arg(args)?;
+            let kind = match args["kind"].as_str() {
                 Some("export") => RequestKind::Export,
                 Some("erase") => RequestKind::Erase,
                 _ => {
@@ -138,23 +188,23 @@ pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
             json!(site.create_request(kind, &subject)?)
         }
         "privacy.confirm" => {
-            let token = request.args["token"]
+            let token = args["token"]
                 .as_str()
                 .ok_or_else(|| Error::BadRequest("token is required".into()))?;
             json!(site.confirm_request(token)?)
         }
         "privacy.requests" => {
-            json!(site.requests(request.args["overdue"].as_bool().unwrap_or(false))?)
+            json!(site.requests(args["overdue"].as_bool().unwrap_or(false))?)
         }
         "privacy.run" => {
-            let id = request.args["id"]
+            let id = args["id"]
                 .as_i64()
                 .ok_or_else(|| Error::BadRequest("id is required (an integer)".into()))?;
             json!(site.run_request(id, None)?)
         }
         "privacy.export" => {
-            let subject = subject_arg(&request.args)?;
-            let out = request.args["out"]
+            let subject = subject_arg(args)?;
+            let out = args["out"]
                 .as_str()
                 .map(std::path::PathBuf::from)
                 .ok_or_else(|| {
@@ -163,18 +213,18 @@ pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
             json!(site.export_subject(&subject, &out)?)
         }
         "privacy.export-page" => {
-            let subject = subject_arg(&request.args)?;
-            json!(site.export_page(&subject, request.args["cursor"].as_str())?)
+            let subject = subject_arg(args)?;
+            json!(site.export_page(&subject, args["cursor"].as_str())?)
         }
         "privacy.erase-page" => {
-            let subject = subject_arg(&request.args)?;
-            json!(site.erase_page(&subject, request.args["cursor"].as_str())?)
+            let subject = subject_arg(args)?;
+            json!(site.erase_page(&subject, args["cursor"].as_str())?)
         }
         "privacy.erase" => {
-            let subject = subject_arg(&request.args)?;
-            let dry_run = request.args["dry_run"].as_bool().unwrap_or(false);
-            let full_scan = request.args["full_scan"].as_bool().unwrap_or(false);
-            let quick = request.args["quick"].as_bool().unwrap_or(false);
+            let subject = subject_arg(args)?;
+            let dry_run = args["dry_run"].as_bool().unwrap_or(false);
+            let full_scan = args["full_scan"].as_bool().unwrap_or(false);
+            let quick = args["quick"].as_bool().unwrap_or(false);
             // As the CLI: everything by default; a preview searches no rows
             // unless asked.
             let scope = if quick || (dry_run && !full_scan) {
@@ -184,38 +234,6 @@ pub fn handle(site: &mut Site, request: Request) -> Result<CallOutput, Error> {
             };
             json!(site.erase_subject(&subject, dry_run, scope)?)
         }
-        "plugin.list" => {
-            let plugins: Vec<Value> = site
-                .plugins()?
-                .iter()
-                .map(|p| {
-                    let commands: Vec<&str> = p
-                        .manifest
-                        .as_ref()
-                        .map(|m| m.commands.iter().map(|c| c.name.as_str()).collect())
-                        .unwrap_or_default();
-                    json!({
-                        "id": p.id,
-                        "status": p.status,
-                        "version": p.manifest.as_ref().map(|m| m.version.clone()),
-                        "note": p.note,
-                        "commands": commands,
-                    })
-                })
-                .collect();
-            json!(plugins)
-        }
-        op => {
-            let Some((plugin, command)) = op.split_once('.') else {
-                return Err(Error::UnknownOp(format!(
-                    "unknown op {op:?}: use PLUGIN.COMMAND, site.info or plugin.list"
-                )));
-            };
-            return site.call(plugin, command, &request.args.to_string());
-        }
-    };
-    Ok(CallOutput {
-        result,
-        warnings: vec![],
-    })
+        _ => return Ok(None),
+    }))
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Site, hooks};
 use crate::audit::{self, Draft, action};
-use crate::database::{CallAccess, PluginDb};
+use crate::database::{CallAccess, DatabaseError, PluginDb};
 use crate::error::{Error, ErrorCode};
 use crate::registry::{Status, records};
 use crate::runtime::FailureKind;
@@ -20,6 +20,43 @@ use crate::runtime::{Guest, HostState, LoadedPlugin, Outcome};
 /// its value or reported failure, or the call's own error (a trap, the
 /// deadline, the memory cap).
 type Returned<R> = Result<Result<R, (FailureKind, String)>, CallError>;
+
+/// What the caller of a settled call gets: the export's value and the
+/// actions it emitted (none unless it committed), or why it failed.
+fn answer<R>(
+    call: &Call<'_>,
+    outcome: Result<R, CallError>,
+    finished: Result<bool, DatabaseError>,
+    mut state: HostState,
+    call_tables: Vec<String>,
+) -> Result<(R, hooks::Emitted), Error> {
+    match (outcome, finished) {
+        // The host's failure, not the plugin's: a full disk is
+        // `storage_full`, a held lock `busy`.
+        (Ok(_), Err(e)) if e.sqlite_code().is_some() => Err(Error::Database(e)),
+        (Ok(_), Err(e)) => Err(Error::Call(CallError::failed(
+            call,
+            FailureKind::Fault,
+            format!("its changes could not be committed and were rolled back: {e}"),
+        ))),
+        (Ok(value), Ok(committed)) => {
+            let actions = if committed {
+                std::mem::take(&mut state.events.actions)
+            } else {
+                vec![]
+            };
+            let emitted = hooks::Emitted {
+                source: hooks::Source {
+                    plugin: Some(call.plugin.to_string()),
+                    tables: call_tables,
+                },
+                actions,
+            };
+            Ok((value, emitted))
+        }
+        (Err(e), _) => Err(Error::Call(e)),
+    }
+}
 
 /// How a plugin call runs, beyond the plugin's own limits.
 #[derive(Clone)]
@@ -338,32 +375,7 @@ impl Site {
                 return Err(e);
             }
         }
-        match (outcome, finished) {
-            // The host's failure, not the plugin's: a full disk is
-            // `storage_full`, a held lock `busy`.
-            (Ok(_), Err(e)) if e.sqlite_code().is_some() => Err(Error::Database(e)),
-            (Ok(_), Err(e)) => Err(Error::Call(CallError::failed(
-                call,
-                FailureKind::Fault,
-                format!("its changes could not be committed and were rolled back: {e}"),
-            ))),
-            (Ok(value), Ok(committed)) => {
-                let actions = if committed {
-                    std::mem::take(&mut state.events.actions)
-                } else {
-                    vec![]
-                };
-                let emitted = hooks::Emitted {
-                    source: hooks::Source {
-                        plugin: Some(id.to_string()),
-                        tables: call_tables,
-                    },
-                    actions,
-                };
-                Ok((value, emitted))
-            }
-            (Err(e), _) => Err(Error::Call(e)),
-        }
+        answer(call, outcome, finished, state, call_tables)
     }
 
     /// A call during which the host panicked: recorded as a plugin fault,

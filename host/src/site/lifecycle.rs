@@ -127,19 +127,7 @@ impl Site {
             .iter()
             .map(|c| c.capability())
             .collect();
-        let current = grants::list(&self.db, id)?;
-        let revoked: Vec<Capability> = current
-            .iter()
-            .map(|(table, access)| Capability {
-                table: table.clone(),
-                access: *access,
-            })
-            .filter(|c| {
-                !requested
-                    .iter()
-                    .any(|r| r.table.eq_ignore_ascii_case(&c.table))
-            })
-            .collect();
+        let revoked = self.grants_not_asked_for(id, &requested)?;
         if entry.status == Status::Enabled {
             return Ok(EnableReport {
                 id: id.into(),
@@ -150,23 +138,11 @@ impl Site {
             });
         }
 
-        let previous_version = previous.as_ref().map(|r| r.manifest.version.clone());
         // Set up on first approval and whenever the approved binary changes
         // (setup must be idempotent; an update may migrate tables).
-        let binary_changed = previous.as_ref().map(|r| r.sha256.as_str()) != Some(sha256.as_str());
-        let plugin = self.load(id)?;
-        if plugin.exports.lifecycle.is_some() && binary_changed {
-            let grants: Vec<_> = requested
-                .iter()
-                .map(|c| (c.table.clone(), c.access))
-                .collect();
-            self.run_with_db(
-                id,
-                &plugin,
-                "setup",
-                CallOptions::setup(sort_grants(grants)),
-                |guest| guest.setup(previous_version.as_deref()),
-            )?;
+        if previous.as_ref().map(|r| r.sha256.as_str()) != Some(sha256.as_str()) {
+            let previous_version = previous.as_ref().map(|r| r.manifest.version.as_str());
+            self.run_setup(id, &requested, previous_version)?;
         }
 
         let now = crate::now_ms();
@@ -194,6 +170,50 @@ impl Site {
             granted: requested,
             revoked,
         })
+    }
+
+    /// The capabilities the plugin holds that its manifest no longer asks
+    /// for: approval takes them back.
+    fn grants_not_asked_for(
+        &self,
+        id: &str,
+        requested: &[Capability],
+    ) -> Result<Vec<Capability>, Error> {
+        Ok(grants::list(&self.db, id)?
+            .into_iter()
+            .map(|(table, access)| Capability { table, access })
+            .filter(|c| {
+                !requested
+                    .iter()
+                    .any(|r| r.table.eq_ignore_ascii_case(&c.table))
+            })
+            .collect())
+    }
+
+    /// Run the plugin's `setup` (if it exports one) with the grants about to
+    /// be approved.
+    fn run_setup(
+        &mut self,
+        id: &str,
+        requested: &[Capability],
+        previous_version: Option<&str>,
+    ) -> Result<(), Error> {
+        let plugin = self.load(id)?;
+        if plugin.exports.lifecycle.is_none() {
+            return Ok(());
+        }
+        let grants: Vec<_> = requested
+            .iter()
+            .map(|c| (c.table.clone(), c.access))
+            .collect();
+        self.run_with_db(
+            id,
+            &plugin,
+            "setup",
+            CallOptions::setup(sort_grants(grants)),
+            |guest| guest.setup(previous_version),
+        )?;
+        Ok(())
     }
 
     /// Stop calling a plugin; its grants and data stay.
