@@ -305,14 +305,13 @@ impl Site {
         started: Instant,
     ) -> Result<(R, hooks::Emitted), Error> {
         let (id, operation) = (call.plugin, call.operation);
-        let mut outcome = match result {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err((kind, message))) => Err(CallError::failed(call, kind, message)),
-            Err(e) => Err(e),
+        // What the store saw dooms the call, whatever the plugin returned.
+        let mut outcome = match (call::doomed(call, &state), result) {
+            (Some(doom), _) => Err(doom),
+            (None, Ok(Ok(value))) => Ok(value),
+            (None, Ok(Err((kind, message)))) => Err(CallError::failed(call, kind, message)),
+            (None, Err(e)) => Err(e),
         };
-        if let Some(doom) = call::doomed(call, &state) {
-            outcome = Err(doom);
-        }
         let mut db = state
             .db
             .take()

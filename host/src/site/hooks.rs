@@ -126,17 +126,7 @@ impl Site {
             for id in handlers {
                 if calls >= max_calls {
                     // Everything still queued is dropped with this one.
-                    let from = match &source.plugin {
-                        Some(p) => format!("\"{p}\""),
-                        None => "the host".to_string(),
-                    };
-                    let warning = format!(
-                        "actions stopped after {max_calls} handler calls in one request: \
-                         plugin \"{id}\" handling {event} (emitted by {from}) and {} more \
-                         queued action(s) were dropped; plugins that emit actions to each \
-                         other form a loop (raise the limit with WASMDESK_MAX_ACTION_CALLS)",
-                        queue.len()
-                    );
+                    let warning = calls_stopped(max_calls, &id, &event, &source, queue.len());
                     log_line(self, &id, &event, "warn", &warning);
                     warnings.push(warning);
                     return warnings;
@@ -214,6 +204,20 @@ impl Site {
             })?;
         Ok(emitted)
     }
+}
+
+/// The warning when a request's handler calls reach their limit.
+fn calls_stopped(max_calls: u32, id: &str, event: &str, source: &Source, queued: usize) -> String {
+    let from = match &source.plugin {
+        Some(p) => format!("\"{p}\""),
+        None => "the host".to_string(),
+    };
+    format!(
+        "actions stopped after {max_calls} handler calls in one request: \
+         plugin \"{id}\" handling {event} (emitted by {from}) and {queued} more \
+         queued action(s) were dropped; plugins that emit actions to each \
+         other form a loop (raise the limit with WASMDESK_MAX_ACTION_CALLS)"
+    )
 }
 
 /// Put a line about an action into the plugin's log.

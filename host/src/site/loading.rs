@@ -214,27 +214,33 @@ impl Site {
             entry.note = Some(problems.join("; "));
             return Ok(entry);
         }
-        entry.status = match &record {
-            Some(record) if record.sha256 == sha256 => {
-                if record.enabled {
-                    Status::Enabled
-                } else {
-                    Status::Disabled
-                }
-            }
-            Some(record) => {
-                entry.note = Some(format!(
-                    "the file changed since it was approved (was {}); review it and enable it again",
-                    if record.enabled {
-                        "enabled"
-                    } else {
-                        "disabled"
-                    }
-                ));
-                Status::Pending
-            }
-            None => Status::Pending,
-        };
+        (entry.status, entry.note) = approval(record.as_ref(), &sha256);
         Ok(entry)
+    }
+}
+
+/// Where a valid plugin file stands against its approval, and why.
+fn approval(record: Option<&records::Record>, sha256: &str) -> (Status, Option<String>) {
+    match record {
+        Some(record) if record.sha256 == sha256 => {
+            let status = if record.enabled {
+                Status::Enabled
+            } else {
+                Status::Disabled
+            };
+            (status, None)
+        }
+        Some(record) => (
+            Status::Pending,
+            Some(format!(
+                "the file changed since it was approved (was {}); review it and enable it again",
+                if record.enabled {
+                    "enabled"
+                } else {
+                    "disabled"
+                }
+            )),
+        ),
+        None => (Status::Pending, None),
     }
 }
