@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::audit::anomalies::{self, Anomaly, Thresholds};
 use crate::audit::breach::{self, Affected, Breach};
 use crate::audit::query::{self, Filter};
-use crate::audit::{Entry, Verification, action, archive, chain};
+use crate::audit::{Entry, Verification, action, archive};
 use crate::error::Error;
 use crate::registry::records;
 use crate::site::Site;
@@ -60,7 +60,7 @@ impl Site {
 
     pub fn audit_verify(&mut self) -> Result<Verification, Error> {
         self.flush_audit()?;
-        chain::verify(self.db(), &self.paths().root).map_err(Error::from)
+        crate::audit::verification::verify(self.db(), &self.paths().root).map_err(Error::from)
     }
 
     /// Write the log to a zip for an auditor; the export is itself logged.

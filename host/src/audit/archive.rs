@@ -10,8 +10,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
-use super::chain::{Verification, hex};
+use super::chain::hex;
 use super::query;
+use super::verification::Verification;
 
 /// What `audit export` wrote.
 #[derive(Debug, Serialize)]

@@ -11,11 +11,13 @@ pub mod breach;
 pub mod chain;
 pub mod query;
 pub mod time;
+pub mod verification;
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::database::plugin_db::TableUse;
-pub use chain::{Head, Verification};
+pub use chain::Head;
+pub use verification::Verification;
 
 /// Who acted: `cli:USER`, `bridge:CALLER` (the id the CMS passes), or
 /// `host` (the host on its own, such as the retention job's pruning).
